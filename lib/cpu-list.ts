@@ -1,0 +1,29 @@
+/** A kernel-style CPU list: `0-3,8,10-11`. */
+export const CPU_LIST_PATTERN = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
+
+/** Expands `0-3,8` into [0, 1, 2, 3, 8], keeping the written order; undefined when malformed. */
+export function parseCpuList(text: string): number[] | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '') return [];
+  if (!CPU_LIST_PATTERN.test(trimmed)) return undefined;
+  const cpus: number[] = [];
+  for (const part of trimmed.split(',')) {
+    const [first, last = first] = part.split('-').map(Number) as [number, number?];
+    if (last < first) return undefined;
+    for (let cpu = first; cpu <= last; cpu++) cpus.push(cpu);
+  }
+  return cpus;
+}
+
+/** Formats CPUs as a sorted, compact kernel-style list: [3, 0, 1, 2, 8] → `0-3,8`. */
+export function formatCpuList(cpus: Iterable<number>): string {
+  const sorted = [...new Set(cpus)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(j > i ? `${sorted[i]}-${sorted[j]}` : `${sorted[i]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}

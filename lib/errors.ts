@@ -1,0 +1,60 @@
+/** Where a problem is: a file, optionally a line and column, optionally a profile key. */
+export interface Problem {
+  file?: string;
+  line?: number;
+  column?: number;
+  /** Profile key path, e.g. `memory.size` or `passthrough[1].host`. */
+  key?: string;
+  message: string;
+}
+
+/** `profiles/x.yaml:12:5: memory.size: expected a size like 8G` */
+export function formatProblem(problem: Problem): string {
+  let where = '';
+  if (problem.file !== undefined) {
+    where = problem.file;
+    if (problem.line !== undefined) where += `:${problem.line}`;
+    if (problem.line !== undefined && problem.column !== undefined) where += `:${problem.column}`;
+    where += ': ';
+  }
+  const key = problem.key ? `${problem.key}: ` : '';
+  return `${where}${key}${problem.message}`;
+}
+
+/** Base of every error boot-vm raises on purpose; anything else is a bug. */
+export class BootVmError extends Error {
+  /** Process exit code the CLI uses for this error. */
+  readonly exitCode: number = 1;
+  /** One line per problem, already formatted. */
+  lines(): string[] {
+    return [this.message];
+  }
+}
+
+/** Bad input: a profile, a command-line argument or a host that does not fit. Exit code 2. */
+export class InputError extends BootVmError {
+  override readonly exitCode = 2;
+  readonly problems: Problem[];
+
+  constructor(problems: Problem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.problems = problems;
+  }
+
+  override lines(): string[] {
+    return this.problems.map(formatProblem);
+  }
+}
+
+/** A profile that cannot be read, parsed or validated. */
+export class ProfileError extends InputError {}
+
+/** A command-line usage mistake. */
+export class UsageError extends InputError {
+  constructor(message: string) {
+    super([{ message }]);
+  }
+}
+
+/** A part of boot-vm that is planned but not built yet. */
+export class NotImplementedError extends BootVmError {}

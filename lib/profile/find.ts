@@ -1,0 +1,40 @@
+import { existsSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { ProfileError, type Problem } from '../errors.js';
+
+const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const YAML_FILE = /\.ya?ml$/;
+
+/** Where profiles are looked up by name: `./profiles`, then `$BOOT_VM_PROFILES` (colon-separated), then `/etc/boot-vm/profiles`. */
+export function profileSearchPath(cwd: string, env: NodeJS.ProcessEnv): string[] {
+  const fromEnv = (env.BOOT_VM_PROFILES ?? '').split(delimiter).filter((dir) => dir !== '');
+  return [join(cwd, 'profiles'), ...fromEnv.map((dir) => resolve(cwd, dir)), '/etc/boot-vm/profiles'];
+}
+
+/**
+ * Finds a profile file. A reference ending in `.yaml`/`.yml` is a path (relative to `relativeTo`);
+ * anything else is a name looked up in `dirs`, in order, as `<name>.yaml` then `<name>.yml`.
+ * `where` locates the reference for error messages (the command line, or an `extends` key).
+ */
+export function findProfile(reference: string, dirs: readonly string[], relativeTo: string, where: Omit<Problem, 'message'>): string {
+  if (YAML_FILE.test(reference)) {
+    const file = isAbsolute(reference) ? reference : resolve(relativeTo, reference);
+    if (existsSync(file)) return file;
+    throw new ProfileError([{ ...where, message: `profile file ${reference} does not exist` }]);
+  }
+  if (!PROFILE_NAME.test(reference)) {
+    throw new ProfileError([{ ...where, message: `"${reference}" is neither a profile name (letters, digits, . _ -) nor a path ending in .yaml` }]);
+  }
+  for (const dir of dirs) {
+    for (const extension of ['.yaml', '.yml']) {
+      const file = join(dir, reference + extension);
+      if (existsSync(file)) return file;
+    }
+  }
+  throw new ProfileError([{ ...where, message: `no profile named "${reference}" (looked in ${dirs.join(', ')})` }]);
+}
+
+/** Directories an `extends` name is looked up in: beside the extending file first, then the search path. */
+export function extendsSearchPath(file: string, searchPath: readonly string[]): string[] {
+  return [dirname(file), ...searchPath.filter((dir) => resolve(dir) !== dirname(file))];
+}

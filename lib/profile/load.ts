@@ -1,0 +1,247 @@
+/**
+ * Reads a profile: finds the file, parses the YAML keeping every key's line and column,
+ * merges `extends` bases underneath, validates against the schema, and reports every problem
+ * as `file:line:col: key: message`.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { basename, relative, sep } from 'node:path';
+import * as v from 'valibot';
+import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { ProfileError, type Problem } from '../errors.js';
+import { extendsSearchPath, findProfile, profileSearchPath } from './find.js';
+import { formatKeyPath, parentKeyPath, type KeyPath } from './key-path.js';
+import { profileSchema, type Profile } from './schema.js';
+import { suggestKey } from './suggest.js';
+
+export interface Position {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** Where one key of the merged profile was written. */
+interface Origin {
+  key?: Position;
+  value: Position;
+}
+
+type Data = { [key: string]: unknown };
+type Origins = Map<string, Origin>;
+
+export interface LoadedProfile {
+  /** The VM's name: the profile's file name without its extension. */
+  name: string;
+  /** The profile file, relative to the working directory when inside it. */
+  file: string;
+  /** Every file read, the profile last and its bases before it. */
+  files: string[];
+  profile: Profile;
+  /** Where a key (`passthrough[0].host`) was written; falls back to its closest written parent. */
+  locate(key: string): Omit<Problem, 'message'>;
+}
+
+export interface LoadOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+interface ParsedFile {
+  data: Data;
+  origins: Origins;
+  extends?: { reference: string; where: Position };
+}
+
+/** Loads a profile by name or path; throws `ProfileError` listing every problem found. */
+export function loadProfile(reference: string, options: LoadOptions): LoadedProfile {
+  const searchPath = profileSearchPath(options.cwd, options.env);
+  const display = (file: string) => {
+    const rel = relative(options.cwd, file);
+    return rel.startsWith('..' + sep) || rel === '..' || rel.startsWith(sep) ? file : rel;
+  };
+  const file = findProfile(reference, searchPath, options.cwd, {});
+  const chain = readChain(file, searchPath, display);
+  let data: Data = {};
+  const origins: Origins = new Map();
+  for (const parsed of chain) data = mergeInto(data, origins, parsed.data, parsed.origins, []);
+  delete data.extends;
+  const topFile = display(file);
+  const locate = (key: string): Omit<Problem, 'message'> => {
+    for (let path = key; ; path = parentKeyPath(path)) {
+      const origin = origins.get(path);
+      if (origin) {
+        const position = path === key ? origin.value : (origin.key ?? origin.value);
+        return { ...position, key };
+      }
+      if (path === '') return { file: topFile, line: 1, column: 1, key };
+    }
+  };
+  const result = v.safeParse(profileSchema, data, { abortEarly: false });
+  if (!result.success) {
+    throw new ProfileError(result.issues.map((issue) => describeIssue(issue, origins, locate)).sort(byPosition));
+  }
+  return {
+    name: basename(file).replace(/\.ya?ml$/, ''),
+    file: topFile,
+    files: chain.map((parsed) => parsed.file),
+    profile: result.output,
+    locate,
+  };
+}
+
+/** Reads a profile and its `extends` bases; returns them base first. */
+function readChain(file: string, searchPath: readonly string[], display: (file: string) => string): (ParsedFile & { file: string })[] {
+  const chain: (ParsedFile & { file: string })[] = [];
+  const seen: string[] = [];
+  for (let current: string | undefined = file; current !== undefined; ) {
+    const real = realpathSync(current);
+    const shown = display(current);
+    if (seen.includes(real)) {
+      const cycle = [...chain.map((parsed) => parsed.file), shown].join(' → ');
+      const where = chain[chain.length - 1]!.extends!.where;
+      throw new ProfileError([{ ...where, key: 'extends', message: `extends forms a cycle: ${cycle}` }]);
+    }
+    seen.push(real);
+    const parsed = parseProfileFile(current, shown);
+    chain.push({ ...parsed, file: shown });
+    current = parsed.extends
+      ? findProfile(parsed.extends.reference, extendsSearchPath(current, searchPath), current.slice(0, current.length - basename(current).length), { ...parsed.extends.where, key: 'extends' })
+      : undefined;
+  }
+  return chain.reverse();
+}
+
+/** Parses one YAML file into plain data plus the position of every key and value. */
+function parseProfileFile(file: string, shown: string): ParsedFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ProfileError([{ file: shown, message: `cannot read the profile: ${(error as Error).message}` }]);
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number): Position => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file: shown, line, column: col };
+  };
+  if (doc.errors.length > 0) {
+    throw new ProfileError(doc.errors.map((error) => ({ ...at(error.pos[0]), message: `invalid YAML: ${error.message.split('\n')[0]}` })));
+  }
+  if (!isMap(doc.contents)) {
+    const where = doc.contents ? at(doc.contents.range[0]) : { file: shown, line: 1, column: 1 };
+    throw new ProfileError([{ ...where, message: doc.contents ? 'expected a mapping of profile keys at the top level' : 'the profile is empty' }]);
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new ProfileError([{ file: shown, line: 1, column: 1, message: `invalid YAML: ${(error as Error).message}` }]);
+  }
+  const origins: Origins = new Map();
+  recordOrigins(doc.contents, [], origins, at);
+  const parsed: ParsedFile = { data: data as Data, origins };
+  const reference = (data as Data).extends;
+  if (reference !== undefined && reference !== null) {
+    const where = origins.get('extends')!.value;
+    if (typeof reference !== 'string' || reference === '') {
+      throw new ProfileError([{ ...where, key: 'extends', message: 'expected the name or .yaml path of a base profile' }]);
+    }
+    parsed.extends = { reference, where };
+  }
+  return parsed;
+}
+
+function recordOrigins(node: Node, path: KeyPath, origins: Origins, at: (offset: number) => Position): void {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      if (!isPair(pair) || !isScalar(pair.key)) continue;
+      const keyPath = [...path, String(pair.key.value)];
+      const key = at(pair.key.range![0]);
+      const value = pair.value as Node | null;
+      origins.set(formatKeyPath(keyPath), { key, value: value?.range ? at(value.range[0]) : key });
+      if (value) recordOrigins(value, keyPath, origins, at);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, index) => {
+      const itemPath = [...path, index];
+      const itemNode = item as Node;
+      if (itemNode?.range) origins.set(formatKeyPath(itemPath), { value: at(itemNode.range[0]) });
+      if (itemNode) recordOrigins(itemNode, itemPath, origins, at);
+    });
+  }
+}
+
+const isPlainObject = (value: unknown): value is Data => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Lays `top` over `base`: mappings merge key by key, lists and scalars replace,
+ * and `null` removes what the base set. Origins follow the values.
+ */
+function mergeInto(base: Data, baseOrigins: Origins, top: Data, topOrigins: Origins, path: KeyPath): Data {
+  const merged: Data = { ...base };
+  for (const [key, value] of Object.entries(top)) {
+    const keyPath = [...path, key];
+    const name = formatKeyPath(keyPath);
+    if (isPlainObject(value) && isPlainObject(merged[key])) {
+      merged[key] = mergeInto(merged[key] as Data, baseOrigins, value, topOrigins, keyPath);
+      baseOrigins.set(name, topOrigins.get(name)!);
+      continue;
+    }
+    for (const known of [...baseOrigins.keys()]) {
+      if (known === name || known.startsWith(name + '.') || known.startsWith(name + '[')) baseOrigins.delete(known);
+    }
+    if (value === null) {
+      delete merged[key];
+      continue;
+    }
+    merged[key] = value;
+    for (const [known, origin] of topOrigins) {
+      if (known === name || known.startsWith(name + '.') || known.startsWith(name + '[')) baseOrigins.set(known, origin);
+    }
+  }
+  return merged;
+}
+
+type Issue = v.InferIssue<typeof profileSchema>;
+
+function describeIssue(issue: Issue, origins: Origins, locate: LoadedProfile['locate']): Problem {
+  const segments = (issue.path ?? []).map((item) => item.key as string | number);
+  const key = formatKeyPath(segments);
+  if (issue.input === undefined) {
+    return { ...locate(key), key, message: 'required key is missing' };
+  }
+  const last = issue.path?.[issue.path.length - 1];
+  if (last?.origin === 'key') {
+    const known = knownKeys(segments.slice(0, -1));
+    const suggestion = suggestKey(String(last.key), known);
+    const hint = suggestion ? `; did you mean ${suggestion}?` : known.length > 0 ? `; known keys: ${known.join(', ')}` : '';
+    const where = origins.get(key)?.key ?? locate(key);
+    return { ...where, key, message: `unknown key${hint}` };
+  }
+  return { ...locate(key), key, message: issue.message };
+}
+
+/** The keys the schema allows at a path, for "did you mean" hints. */
+function knownKeys(path: KeyPath): string[] {
+  let schemas: unknown[] = [profileSchema];
+  for (const segment of path) {
+    schemas = schemas.flatMap(unwrap).flatMap((schema) => {
+      const s = schema as { entries?: Record<string, unknown>; item?: unknown };
+      if (typeof segment === 'number') return s.item ? [s.item] : [];
+      return s.entries?.[segment] ? [s.entries[segment]] : [];
+    });
+  }
+  return [...new Set(schemas.flatMap(unwrap).flatMap((schema) => Object.keys((schema as { entries?: object }).entries ?? {})))];
+}
+
+/** Looks through optional and union wrappers to the object and array schemas inside. */
+function unwrap(schema: unknown): unknown[] {
+  const s = schema as { wrapped?: unknown; options?: unknown[] };
+  if (s.wrapped) return unwrap(s.wrapped);
+  if (Array.isArray(s.options)) return s.options.flatMap(unwrap);
+  return [schema];
+}
+
+function byPosition(a: Problem, b: Problem): number {
+  return (a.file ?? '').localeCompare(b.file ?? '') || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
+}

@@ -1,0 +1,236 @@
+/**
+ * The profile format, written once: the TypeScript types (`Profile`), the runtime validation
+ * and the generated `profile.schema.json` all come from the schemas below.
+ * Messages are the text users see after `file:line:col: key:`, so they say what was expected.
+ */
+import * as v from 'valibot';
+import { CPU_LIST_PATTERN, parseCpuList } from '../cpu-list.js';
+import { PCI_ADDRESS_PATTERN } from '../pci-address.js';
+import { SIZE_PATTERN, parseSize } from '../size.js';
+
+const bool = () => v.boolean('expected true or false');
+
+const int = (min: number, max: number, message: string) =>
+  v.pipe(v.number(message), v.integer(message), v.minValue(min, message), v.maxValue(max, message));
+
+const text = () => v.pipe(v.string('expected a string'), v.nonEmpty('expected a non-empty string'));
+
+// Control characters cannot be passed safely through QEMU's option parser or a shell line.
+const path = () =>
+  v.pipe(
+    v.string('expected an absolute path'),
+    v.startsWith('/', 'expected an absolute path'),
+    v.check((value) => !/[\0-\x1f\x7f]/.test(value), 'expected a path without control characters'),
+  );
+
+const size = () =>
+  v.pipe(
+    v.string('expected a size like 8G'),
+    v.regex(SIZE_PATTERN, 'expected a size like 8G'),
+    v.check((value) => parseSize(value) !== undefined, 'size is too large'),
+    v.transform((value) => parseSize(value)!),
+  );
+
+const cpuList = () =>
+  v.union(
+    [
+      v.array(int(0, 8191, 'expected a CPU number')),
+      v.pipe(v.string(), v.regex(CPU_LIST_PATTERN), v.transform((value) => parseCpuList(value)!)),
+    ],
+    'expected a CPU list like [2, 3] or "2-3,6"',
+  );
+
+const pciId = () => int(0, 0xffff, 'expected a 16-bit id like 0x10de');
+
+const bootIndex = () => int(0, 999, 'expected a boot position from 0 to 999');
+
+export const QEMU_VERSION_PATTERN = /^(\d+)\.(\d+)(?:\.(\d+))?$/;
+
+const qemu = v.strictObject({
+  binary: v.optional(text(), 'qemu-system-x86_64'),
+  version: v.optional(v.pipe(v.string('expected a version like "7.2" (quoted)'), v.regex(QEMU_VERSION_PATTERN, 'expected a version like "7.2"'))),
+});
+
+const machine = v.strictObject({
+  type: v.optional(v.pipe(v.string('expected q35 or pc-q35-X.Y'), v.regex(/^(q35|pc-q35-\d+\.\d+)$/, 'expected q35 or pc-q35-X.Y (only the Q35 chipset has PCIe root ports)')), 'q35'),
+  accel: v.optional(v.picklist(['kvm', 'tcg'], 'expected kvm or tcg'), 'kvm'),
+  vmport: v.optional(bool(), false),
+  dumpGuestCore: v.optional(bool(), false),
+  kernelIrqchip: v.optional(v.picklist(['on', 'off', 'split'], 'expected on, off or split')),
+});
+
+/** Hyper-V enlightenments, named as QEMU names them without the `hv-` prefix, in camelCase. */
+export const hypervFlags = {
+  relaxed: bool(),
+  vapic: bool(),
+  spinlocks: v.union([v.literal(false), int(0xfff, 0xffffffff, 'expected a retry count of at least 0xfff (4095)')], 'expected a retry count of at least 0xfff (4095), or false'),
+  time: bool(),
+  crash: bool(),
+  reset: bool(),
+  vpindex: bool(),
+  runtime: bool(),
+  synic: bool(),
+  stimer: bool(),
+  stimerDirect: bool(),
+  tlbflush: bool(),
+  tlbflushExt: bool(),
+  tlbflushDirect: bool(),
+  ipi: bool(),
+  frequencies: bool(),
+  reenlightenment: bool(),
+  evmcs: bool(),
+  avic: bool(),
+  xmmInput: bool(),
+  emsrBitmap: bool(),
+  noNonarchCoresharing: v.picklist(['on', 'off', 'auto'], 'expected on, off or auto'),
+  vendorId: v.union([v.literal(false), v.pipe(v.string(), v.regex(/^[\x21-\x2b\x2d-\x7e]{1,12}$/))], 'expected up to 12 printable characters (no comma or space), or false'),
+};
+export type HypervFlag = keyof typeof hypervFlags;
+
+const hyperv = v.strictObject(Object.fromEntries(Object.entries(hypervFlags).map(([name, schema]) => [name, v.optional(schema)])) as {
+  [K in HypervFlag]: v.OptionalSchema<(typeof hypervFlags)[K], undefined>;
+});
+
+// One -cpu feature: `invtsc`, `+invtsc`, `-hypervisor` or `l3-cache=on`; commas would split it.
+const cpuFlag = v.pipe(v.string('expected a CPU flag like "invtsc" or "-hypervisor"'), v.regex(/^[+-]?[A-Za-z0-9][A-Za-z0-9_.-]*(=[^,\s]+)?$/, 'expected a CPU flag like "invtsc", "-hypervisor" or "l3-cache=on"'));
+
+const cpu = v.strictObject({
+  model: v.optional(v.pipe(text(), v.regex(/^[A-Za-z0-9._-]+$/, 'expected a CPU model name like host or Cascadelake-Server')), 'host'),
+  hidden: v.optional(bool(), false),
+  hyperv: v.optional(hyperv, {}),
+  flags: v.optional(v.array(cpuFlag, 'expected a list of CPU flags'), []),
+  sockets: v.optional(int(1, 64, 'expected a number of sockets from 1 to 64'), 1),
+  cores: v.optional(int(1, 1024, 'expected a number of cores from 1 to 1024')),
+  threads: v.optional(int(1, 8, 'expected a number of threads per core from 1 to 8'), 1),
+});
+
+const pinning = v.strictObject({
+  vcpus: cpuList(),
+  emulator: v.optional(cpuList()),
+  scheduler: v.optional(
+    v.strictObject({
+      policy: v.picklist(['rr', 'fifo', 'other', 'batch', 'idle'], 'expected rr, fifo, other, batch or idle'),
+      priority: v.optional(int(0, 99, 'expected a priority from 0 to 99')),
+    }),
+  ),
+  mode: v.optional(v.picklist(['process', 'threads'], 'expected process or threads'), 'process'),
+});
+
+const memory = v.strictObject({
+  size: size(),
+  hugepages: v.optional(v.union([v.picklist(['2M', '1G']), v.literal(false)], 'expected 2M, 1G or false'), false),
+  backend: v.optional(v.picklist(['file', 'memfd'], 'expected file or memfd')),
+  path: v.optional(path()),
+  lock: v.optional(bool(), false),
+  prealloc: v.optional(bool(), false),
+  share: v.optional(bool(), false),
+});
+
+const firmware = v.variant(
+  'type',
+  [
+    v.strictObject({
+      type: v.literal('ovmf'),
+      code: v.optional(path()),
+      vars: v.optional(path()),
+      varsTemplate: v.optional(path()),
+      secureBoot: v.optional(bool(), false),
+    }),
+    v.strictObject({ type: v.literal('seabios') }),
+  ],
+  'expected type ovmf or seabios',
+);
+
+const passthroughDevice = v.strictObject({
+  host: v.pipe(v.string('expected a PCI address like "01:00.0"'), v.regex(PCI_ADDRESS_PATTERN, 'expected a PCI address like "01:00.0" or "0000:01:00.0"')),
+  vga: v.optional(bool(), false),
+  romfile: v.optional(path()),
+  rombar: v.optional(bool()),
+  subsystemVendor: v.optional(pciId()),
+  subsystemDevice: v.optional(pciId()),
+});
+
+const disk = v.strictObject({
+  path: path(),
+  format: v.optional(v.picklist(['raw', 'qcow2'], 'expected raw or qcow2'), 'raw'),
+  bus: v.optional(v.picklist(['virtio', 'sata', 'scsi', 'nvme'], 'expected virtio, sata, scsi or nvme'), 'virtio'),
+  cache: v.optional(v.picklist(['none', 'writeback', 'writethrough', 'directsync', 'unsafe'], 'expected none, writeback, writethrough, directsync or unsafe')),
+  aio: v.optional(v.picklist(['threads', 'native', 'io_uring'], 'expected threads, native or io_uring')),
+  discard: v.optional(bool()),
+  readonly: v.optional(bool(), false),
+  serial: v.optional(v.pipe(v.string('expected a serial number'), v.regex(/^[A-Za-z0-9_.-]{1,20}$/, 'expected up to 20 letters, digits, dots, dashes or underscores'))),
+  bootIndex: v.optional(bootIndex()),
+});
+
+const cdrom = v.strictObject({
+  path: path(),
+  bootIndex: v.optional(bootIndex()),
+});
+
+const macAddress = v.pipe(v.string('expected a MAC address like "52:54:00:12:34:56"'), v.regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, 'expected a MAC address like "52:54:00:12:34:56"'));
+
+const scriptPath = () => v.union([v.literal(false), path()], 'expected an absolute path or false');
+
+const nic = v.strictObject({
+  model: v.optional(v.picklist(['virtio', 'e1000', 'e1000e', 'rtl8139'], 'expected virtio, e1000, e1000e or rtl8139'), 'virtio'),
+  mac: v.optional(macAddress),
+  bootIndex: v.optional(bootIndex()),
+  tap: v.optional(
+    v.strictObject({
+      ifname: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,15}$/, 'expected an interface name of up to 15 characters'))),
+      script: v.optional(scriptPath()),
+      downscript: v.optional(scriptPath()),
+      vhost: v.optional(bool()),
+    }),
+  ),
+  bridge: v.optional(v.strictObject({ name: v.pipe(v.string('expected a bridge name'), v.regex(/^[A-Za-z0-9_.-]{1,15}$/, 'expected a bridge name of up to 15 characters')) })),
+  user: v.optional(v.strictObject({})),
+});
+
+const clock = v.strictObject({
+  base: v.optional(v.picklist(['utc', 'localtime'], 'expected utc or localtime')),
+  driftfix: v.optional(v.picklist(['slew', 'none'], 'expected slew or none')),
+  rtcClock: v.optional(v.picklist(['host', 'rt', 'vm'], 'expected host, rt or vm')),
+  hpet: v.optional(bool()),
+  pitLostTickPolicy: v.optional(v.picklist(['discard', 'delay'], 'expected discard or delay')),
+});
+
+const power = v.strictObject({
+  s3: v.optional(bool()),
+  s4: v.optional(bool()),
+});
+
+const display = v.union(
+  [v.picklist(['none', 'gtk', 'sdl']), v.strictObject({ vnc: v.pipe(v.string(), v.regex(/^[A-Za-z0-9.:[\]-]*:\d+$/)) })],
+  'expected none, gtk, sdl or { vnc: "127.0.0.1:0" }',
+);
+
+export const profileSchema = v.strictObject({
+  description: v.optional(v.string('expected a string')),
+  extends: v.optional(text()),
+  qemu: v.optional(qemu, {}),
+  machine: v.optional(machine, {}),
+  cpu: v.optional(cpu, {}),
+  pinning: v.optional(pinning),
+  memory,
+  firmware: v.optional(firmware, { type: 'seabios' }),
+  passthrough: v.optional(v.array(passthroughDevice, 'expected a list of devices'), []),
+  disks: v.optional(v.array(disk, 'expected a list of disks'), []),
+  cdroms: v.optional(v.array(cdrom, 'expected a list of CD-ROM images'), []),
+  network: v.optional(v.array(nic, 'expected a list of network cards'), []),
+  clock: v.optional(clock, {}),
+  power: v.optional(power, {}),
+  display: v.optional(display, 'none'),
+  vga: v.optional(v.picklist(['none', 'std', 'virtio', 'qxl'], 'expected none, std, virtio or qxl'), 'none'),
+  pidfile: v.optional(path()),
+  qmp: v.optional(path()),
+  daemonize: v.optional(bool(), false),
+  extraArgs: v.optional(v.array(v.string('expected a string'), 'expected a list of arguments'), []),
+});
+
+/** A validated profile, defaults filled in, sizes in bytes, CPU lists expanded. */
+export type Profile = v.InferOutput<typeof profileSchema>;
+export type PassthroughDevice = Profile['passthrough'][number];
+export type Disk = Profile['disks'][number];
+export type Nic = Profile['network'][number];
+export type Hyperv = Profile['cpu']['hyperv'];
