@@ -1,0 +1,74 @@
+/**
+ * Finds the QEMU binary and asks it its version. Running `--version` changes nothing on the
+ * host, so it lives here with the other host facts; the answer is cached per binary
+ * (path, size, mtime, inode) so a dry-run does not pay for a QEMU start every time.
+ */
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { parseQemuVersion, parseQemuVersionOutput, type QemuVersion } from '../qemu/version.js';
+
+/** The binary's absolute path, searching PATH for a bare name; undefined when not found. */
+export function findExecutable(binary: string, env: NodeJS.ProcessEnv): string | undefined {
+  const candidates = binary.includes('/') ? [binary] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, binary));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here; keep looking
+    }
+  }
+  return undefined;
+}
+
+function cacheFile(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'boot-vm', 'qemu-versions.json');
+}
+
+function readCache(file: string): Record<string, string> {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
+/** Best effort: a read-only home only costs the next run a QEMU start. */
+function writeCache(file: string, cache: Record<string, string>): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(`${file}.tmp`, JSON.stringify(cache, null, 2) + '\n');
+    renameSync(`${file}.tmp`, file);
+  } catch {
+    // ignore: the cache is an optimisation
+  }
+}
+
+export type DetectedVersion = { version: QemuVersion; path: string } | { problem: string };
+
+/** Runs `<binary> --version` (or reads the cached answer for this exact binary). */
+export function detectQemuVersion(binary: string, env: NodeJS.ProcessEnv): DetectedVersion {
+  const path = findExecutable(binary, env);
+  if (path === undefined) return { problem: `${binary} was not found${binary.includes('/') ? '' : ' on PATH'}` };
+  const real = realpathSync(path);
+  const stat = statSync(real);
+  const key = `${real}:${stat.size}:${stat.mtimeMs}:${stat.ino}`;
+  const file = cacheFile(env);
+  const cache = readCache(file);
+  const cached = cache[key] === undefined ? undefined : parseQemuVersion(cache[key]);
+  if (cached) return { version: cached, path };
+  let output: string;
+  try {
+    output = execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    return { problem: `${path} --version failed: ${(error as Error).message.split('\n')[0]}` };
+  }
+  const version = parseQemuVersionOutput(output);
+  if (!version) return { problem: `cannot read a version from ${path} --version: ${output.split('\n')[0]}` };
+  // Entries for earlier builds of the same binary are stale: drop them.
+  const kept = Object.fromEntries(Object.entries(cache).filter(([entry]) => !entry.startsWith(`${real}:`)));
+  writeCache(file, { ...kept, [key]: `${version.major}.${version.minor}` });
+  return { version, path };
+}
