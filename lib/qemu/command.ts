@@ -1,0 +1,42 @@
+/**
+ * The whole command line, in one fixed order (as libvirt's qemuBuildCommandLine): wrappers,
+ * binary, identity, machine, CPU, memory, firmware, clock, power, devices, display, control,
+ * then the profile's verbatim extra arguments.
+ */
+import { arg, type Arg, type BuildInput } from './arg.js';
+import { checkBootIndexes } from './boot-order.js';
+import { buildClock } from './clock.js';
+import { buildControl, buildExtraArgs, buildIdentity } from './control.js';
+import { buildCpu, buildSmp } from './cpu.js';
+import { buildDisks } from './disk.js';
+import { buildDisplay } from './display.js';
+import { buildFirmware } from './firmware.js';
+import { buildMachine } from './machine.js';
+import { buildMemory, chooseMemoryBackend } from './memory.js';
+import { buildNetwork } from './net.js';
+import { buildPassthrough } from './pcie.js';
+import { buildWrappers } from './pinning.js';
+import { buildPower } from './power.js';
+
+export function buildCommand(input: BuildInput, binaryNote: string): Arg[] {
+  checkBootIndexes(input);
+  const memoryBackend = chooseMemoryBackend(input);
+  return [
+    ...buildWrappers(input),
+    arg([input.profile.qemu.binary], ['qemu.binary'], [binaryNote]),
+    ...buildIdentity(input),
+    ...buildMachine(input, memoryBackend),
+    ...buildCpu(input),
+    ...buildSmp(input),
+    ...buildMemory(input, memoryBackend),
+    ...buildFirmware(input),
+    ...buildClock(input),
+    ...buildPower(input),
+    ...buildPassthrough(input),
+    ...buildDisks(input),
+    ...buildNetwork(input),
+    ...buildDisplay(input),
+    ...buildControl(input),
+    ...buildExtraArgs(input),
+  ];
+}

@@ -1,0 +1,54 @@
+/**
+ * Process-mode pinning, as the blog's script does it: `chrt` sets the real-time policy and
+ * `taskset` the CPU mask before QEMU starts, and every thread QEMU creates inherits both.
+ */
+import { formatCpuList } from '../cpu-list.js';
+import { arg, type Arg, type BuildInput } from './arg.js';
+
+const CHRT_POLICY = { rr: '-r', fifo: '-f', other: '-o', batch: '-b', idle: '-i' } as const;
+
+/** The CPUs QEMU's threads may run on in process mode: the vCPUs' and the emulator's. */
+export function processCpus({ profile }: BuildInput): number[] {
+  const pinning = profile.pinning;
+  return pinning ? [...new Set([...pinning.vcpus, ...(pinning.emulator ?? [])])] : [];
+}
+
+/** Checks the pinning lists themselves (host CPUs are checked by the plan against the host). */
+export function checkPinning({ profile, diagnostics }: BuildInput): void {
+  const pinning = profile.pinning;
+  if (!pinning) return;
+  if (pinning.mode === 'threads') diagnostics.error('pinning.mode', 'threads (per-thread pinning) is not implemented yet; use process');
+  const seen = new Map<number, number>();
+  pinning.vcpus.forEach((cpu, vcpu) => {
+    const other = seen.get(cpu);
+    if (other !== undefined) diagnostics.error(`pinning.vcpus[${vcpu}]`, `host CPU ${cpu} is already vCPU ${other}'s; each vCPU needs its own host CPU`);
+    seen.set(cpu, vcpu);
+  });
+  const scheduler = pinning.scheduler;
+  if (scheduler) {
+    const realtime = scheduler.policy === 'rr' || scheduler.policy === 'fifo';
+    const priority = scheduler.priority ?? (realtime ? 1 : 0);
+    if (realtime && priority < 1) diagnostics.error('pinning.scheduler.priority', `${scheduler.policy} needs a priority from 1 to 99`);
+    if (!realtime && priority !== 0) diagnostics.error('pinning.scheduler.priority', `${scheduler.policy} takes priority 0 only`);
+  }
+}
+
+/** `chrt -r 1` and `taskset -c 2,3`, the words before the QEMU binary. */
+export function buildWrappers(input: BuildInput): Arg[] {
+  checkPinning(input);
+  const pinning = input.profile.pinning;
+  if (!pinning) return [];
+  const args: Arg[] = [];
+  const scheduler = pinning.scheduler;
+  if (scheduler) {
+    const realtime = scheduler.policy === 'rr' || scheduler.policy === 'fifo';
+    const priority = scheduler.priority ?? (realtime ? 1 : 0);
+    args.push(arg(['chrt', CHRT_POLICY[scheduler.policy], String(priority)], ['pinning.scheduler.policy', ...(scheduler.priority !== undefined ? ['pinning.scheduler.priority'] : [])], ['every QEMU thread inherits the policy']));
+  }
+  const cpus = formatCpuList(processCpus(input));
+  const notes = pinning.emulator
+    ? [`process mode: vCPU and emulator threads all share ${cpus}; per-thread pinning (mode: threads) is planned`]
+    : ['process mode: every QEMU thread inherits the mask'];
+  args.push(arg(['taskset', '-c', cpus], ['pinning.vcpus', ...(pinning.emulator ? ['pinning.emulator'] : []), 'pinning.mode'], notes));
+  return args;
+}
