@@ -1,0 +1,63 @@
+/** Checks the profile against the host it will run on: CPUs, PCI devices and files it names. */
+import { formatCpuList } from '../cpu-list.js';
+import { readPresentCpus } from '../host/cpus.js';
+import { readHugepageSizes } from '../host/hugepages.js';
+import { isDisplayClass, readPciDevice } from '../host/pci.js';
+import type { Sysroot } from '../host/sysroot.js';
+import { formatPciAddress, parsePciAddress } from '../pci-address.js';
+import type { Profile } from '../profile/schema.js';
+import { formatSize, parseSize } from '../size.js';
+
+export type Report = (key: string, message: string) => void;
+
+export function checkHostCpus(profile: Profile, sysroot: Sysroot, report: Report): void {
+  const pinning = profile.pinning;
+  if (!pinning) return;
+  const present = readPresentCpus(sysroot);
+  if (present === undefined) {
+    report('pinning', `cannot tell which CPUs the host has (${sysroot.path('/sys/devices/system/cpu/present')} is unreadable)`);
+    return;
+  }
+  for (const list of ['vcpus', 'emulator'] as const) {
+    const missing = (pinning[list] ?? []).filter((cpu) => !present.includes(cpu));
+    if (missing.length > 0) {
+      report(`pinning.${list}`, `host CPU${missing.length > 1 ? 's' : ''} ${formatCpuList(missing)} ${missing.length > 1 ? 'do' : 'does'} not exist here (this host has ${formatCpuList(present)})`);
+    }
+  }
+}
+
+export function checkHostDevices(profile: Profile, sysroot: Sysroot, report: Report): void {
+  profile.passthrough.forEach((device, i) => {
+    const address = parsePciAddress(device.host)!;
+    const found = readPciDevice(sysroot, address);
+    if (!found) {
+      report(`passthrough[${i}].host`, `no PCI device ${formatPciAddress(address)} on this host`);
+    } else if (device.vga && found.class !== undefined && !isDisplayClass(found.class)) {
+      report(`passthrough[${i}].vga`, `${formatPciAddress(address)} is not a display controller (class 0x${found.class.toString(16).padStart(6, '0')}); only a GPU can be the guest's VGA`);
+    }
+  });
+}
+
+export function checkHostFiles(profile: Profile, sysroot: Sysroot, report: Report): void {
+  const files: [string, string | false | undefined][] = [
+    ...profile.passthrough.map((device, i) => [`passthrough[${i}].romfile`, device.romfile] as [string, string | undefined]),
+    ...profile.disks.map((disk, i) => [`disks[${i}].path`, disk.path] as [string, string]),
+    ...profile.cdroms.map((cdrom, i) => [`cdroms[${i}].path`, cdrom.path] as [string, string]),
+    ...profile.network.flatMap((nic, i) => [
+      [`network[${i}].tap.script`, nic.tap?.script] as [string, string | false | undefined],
+      [`network[${i}].tap.downscript`, nic.tap?.downscript] as [string, string | false | undefined],
+    ]),
+  ];
+  for (const [key, path] of files) {
+    if (typeof path === 'string' && !sysroot.exists(path)) report(key, `${path} does not exist on this host`);
+  }
+}
+
+export function checkHostHugepages(profile: Profile, sysroot: Sysroot, report: Report): void {
+  const wanted = profile.memory.hugepages;
+  if (wanted === false) return;
+  const sizes = readHugepageSizes(sysroot);
+  const size = parseSize(wanted)!;
+  if (sizes.length === 0) report('memory.hugepages', `this host offers no huge pages (${sysroot.path('/sys/kernel/mm/hugepages')} is empty)`);
+  else if (!sizes.includes(size)) report('memory.hugepages', `this host offers huge pages of ${sizes.map(formatSize).join(' and ')} only`);
+}

@@ -1,0 +1,84 @@
+/**
+ * Profile + host facts + QEMU version → Plan. Reads the host through the sysroot and never
+ * writes: a dry-run renders the plan, a launch applies the very same plan.
+ */
+import { InputError, type Problem } from '../errors.js';
+import type { Sysroot } from '../host/sysroot.js';
+import type { LoadedProfile } from '../profile/load.js';
+import type { Arg } from '../qemu/arg.js';
+import { buildCommand } from '../qemu/command.js';
+import { formatQemuVersion, type QemuVersion } from '../qemu/version.js';
+import { Collector } from './diagnostics.js';
+import { resolveFirmware } from './firmware.js';
+import { checkHostCpus, checkHostDevices, checkHostFiles, checkHostHugepages } from './host-checks.js';
+import { resolveMemoryPath } from './memory-path.js';
+import { chooseQemuVersion } from './qemu-version.js';
+
+export interface Plan {
+  /** The VM's name (the profile's file name). */
+  profile: string;
+  /** The profile file. */
+  file: string;
+  qemuVersion: string;
+  /** The exact argv to exec, wrappers included. */
+  argv: string[];
+  /** Host preparation steps; none yet (the host-preparation issue adds them). */
+  steps: [];
+  /** The argv grouped by option, with the profile keys and rules behind each. */
+  args: Arg[];
+  /** How many of `args` are wrappers (chrt, taskset) before the QEMU binary. */
+  wrappers: number;
+  warnings: Problem[];
+}
+
+export interface PlanOptions {
+  sysroot: Sysroot;
+  /** Host mismatches are errors: a sysroot was given, or the plan is for a launch. */
+  strict: boolean;
+  launching: boolean;
+  qemuVersion?: QemuVersion;
+  /** Replaces `qemu.binary` (`--qemu-binary`). */
+  qemuBinary?: string;
+  env: NodeJS.ProcessEnv;
+}
+
+const byLocation = (a: Problem, b: Problem) =>
+  (a.file ?? '').localeCompare(b.file ?? '') || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
+
+/** Builds the plan; throws `InputError` with every problem found when the profile cannot run here. */
+export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
+  const { sysroot } = options;
+  const profile = options.qemuBinary ? { ...loaded.profile, qemu: { ...loaded.profile.qemu, binary: options.qemuBinary } } : loaded.profile;
+  const diagnostics = new Collector(loaded.locate);
+  const report = diagnostics.hostReporter(options.strict);
+  const { version, note: versionNote } = chooseQemuVersion(profile, options.qemuVersion, options.env, options.launching, diagnostics);
+  checkHostCpus(profile, sysroot, report);
+  checkHostDevices(profile, sysroot, report);
+  checkHostFiles(profile, sysroot, report);
+  checkHostHugepages(profile, sysroot, report);
+  const memoryPath = resolveMemoryPath(profile, sysroot);
+  if (memoryPath?.warning) diagnostics.warn(profile.memory.path ? 'memory.path' : 'memory.hugepages', memoryPath.warning);
+  const firmware = resolveFirmware(loaded.name, profile, version, sysroot, report, diagnostics);
+  const args = buildCommand(
+    {
+      name: loaded.name,
+      profile,
+      version,
+      diagnostics,
+      ...(memoryPath ? { memoryPath: memoryPath.path, memoryPathNote: memoryPath.note } : {}),
+      ...(firmware ? { firmware } : {}),
+    },
+    versionNote,
+  );
+  if (diagnostics.errors.length > 0) throw new InputError(diagnostics.errors.sort(byLocation));
+  return {
+    profile: loaded.name,
+    file: loaded.file,
+    qemuVersion: formatQemuVersion(version),
+    argv: args.flatMap((arg) => arg.words),
+    steps: [],
+    args,
+    wrappers: args.findIndex((arg) => arg.from[0] === 'qemu.binary'),
+    warnings: diagnostics.warnings.sort(byLocation),
+  };
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// boot-vm <profile> [--dry-run]: plans a VM from its profile; see --help.
+import minimist from 'minimist';
+import { loadLib } from './load-lib.mjs';
+
+const [{ runCli }, { bootVm, BOOT_VM_USAGE }, { UsageError }] = await Promise.all([
+  loadLib('cli/run.js'),
+  loadLib('cli/boot-vm.js'),
+  loadLib('errors.js'),
+]);
+
+await runCli('boot-vm', () => {
+  const args = minimist(process.argv.slice(2), {
+    boolean: ['dry-run', 'json', 'explain', 'help'],
+    string: ['sysroot', 'qemu-version', 'qemu-binary'],
+    alias: { n: 'dry-run', h: 'help' },
+    unknown: (arg) => {
+      if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg} (see --help)`);
+      return true;
+    },
+  });
+  if (args.help) return BOOT_VM_USAGE;
+  if (args._.length !== 1) throw new UsageError(args._.length === 0 ? 'which profile? (see --help)' : `one profile at a time, got ${args._.join(', ')}`);
+  for (const name of ['sysroot', 'qemu-version', 'qemu-binary']) {
+    if (args[name] === '' || Array.isArray(args[name])) throw new UsageError(`--${name} takes one value`);
+  }
+  const { stdout, warnings } = bootVm(
+    {
+      profile: String(args._[0]),
+      dryRun: args['dry-run'],
+      json: args.json,
+      explain: args.explain,
+      sysroot: args.sysroot,
+      qemuVersion: args['qemu-version'],
+      qemuBinary: args['qemu-binary'],
+    },
+    process.cwd(),
+    process.env,
+  );
+  for (const warning of warnings) process.stderr.write(`${warning}\n`);
+  return stdout;
+});
