@@ -28,6 +28,8 @@ export interface Plan {
   args: Arg[];
   /** How many of `args` are wrappers (chrt, taskset) before the QEMU binary. */
   wrappers: number;
+  /** For keys in `args[].from` not written in the profile file itself: `default`, or `file:line` of the base that set it. */
+  keyOrigins: Record<string, string>;
   warnings: Problem[];
 }
 
@@ -71,6 +73,12 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
     versionNote,
   );
   if (diagnostics.errors.length > 0) throw new InputError(diagnostics.errors.sort(byLocation));
+  const keyOrigins: Record<string, string> = {};
+  for (const key of new Set(args.flatMap((arg) => arg.from))) {
+    const written = loaded.written(key);
+    if (!written) keyOrigins[key] = 'default';
+    else if (written.file !== loaded.file) keyOrigins[key] = `${written.file}:${written.line}`;
+  }
   return {
     profile: loaded.name,
     file: loaded.file,
@@ -79,6 +87,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
     steps: [],
     args,
     wrappers: args.findIndex((arg) => arg.from[0] === 'qemu.binary'),
+    keyOrigins,
     warnings: diagnostics.warnings.sort(byLocation),
   };
 }

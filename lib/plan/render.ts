@@ -14,11 +14,15 @@ export function renderShell(plan: Plan): string {
   return commandLines(plan).map((line) => line.text).join(' \\\n') + '\n';
 }
 
-/** Each option with the profile keys it came from, and the rules that added or changed it. */
+/**
+ * Each option with the profile keys it came from (marked `(default)` when the profile leaves them
+ * out, or with the base file that set them), and the rules that added or changed it.
+ */
 export function renderExplain(plan: Plan): string {
   const out: string[] = [];
   for (const { text, arg } of commandLines(plan)) {
-    out.push(arg.from.length > 0 ? `${text}  ← ${arg.from.join(', ')}` : text);
+    const keys = arg.from.map((key) => (plan.keyOrigins[key] ? `${key} (${plan.keyOrigins[key]})` : key));
+    out.push(keys.length > 0 ? `${text}  ← ${keys.join(', ')}` : text);
     const indent = text.slice(0, text.length - text.trimStart().length) + OPTION_INDENT;
     for (const note of arg.notes) out.push(`${indent}↳ ${note}`);
   }

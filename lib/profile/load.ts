@@ -38,6 +38,8 @@ export interface LoadedProfile {
   profile: Profile;
   /** Where a key (`passthrough[0].host`) was written; falls back to its closest written parent. */
   locate(key: string): Omit<Problem, 'message'>;
+  /** Where exactly this key was written, or undefined when it takes a default. */
+  written(key: string): Position | undefined;
 }
 
 export interface LoadOptions {
@@ -85,6 +87,7 @@ export function loadProfile(reference: string, options: LoadOptions): LoadedProf
     files: chain.map((parsed) => parsed.file),
     profile: result.output,
     locate,
+    written: (key) => origins.get(key)?.value,
   };
 }
 

@@ -1,0 +1,87 @@
+// Every golden case (the shipped profiles included), planned for this machine's real
+// qemu-system-x86_64, started with the stand-ins of fixtures/standin.ts, paused (-S) and
+// inspected over QMP. REQUIRE_QEMU=1 (set by .ci/run) turns a missing QEMU into a failure.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { readUefiFirmwares } from '../lib/host/firmware.js';
+import { detectQemuVersion } from '../lib/host/qemu-binary.js';
+import { Sysroot } from '../lib/host/sysroot.js';
+import type { QemuVersion } from '../lib/qemu/version.js';
+import { parseSize } from '../lib/size.js';
+import { FIXTURES, planOn } from './fixtures/helpers.js';
+import { ROM, qemuUnavailable, withQemu } from './fixtures/qemu-run.js';
+import { options, splitProps, standIn } from './fixtures/standin.js';
+
+if (!qemuUnavailable(t, ROM)) {
+  const version = (detectQemuVersion('qemu-system-x86_64', process.env) as { version: QemuVersion }).version;
+  const firmwares = readUefiFirmwares(new Sysroot('/'), `pc-q35-${version.major}.${version.minor}`);
+  const CASES = join(FIXTURES, 'argv');
+
+  for (const name of readdirSync(CASES).filter((file) => file.endsWith('.yaml')).sort()) {
+    const file = join(CASES, name);
+    const hostName = /^# host: (\S+)$/m.exec(readFileSync(file, 'utf8'))?.[1] ?? 'lab';
+    t.test(`${name}: real QEMU ${version.major}.${version.minor} accepts the planned command line`, async (t) => {
+      const plan = planOn(file, hostName, { qemuVersion: version });
+      const dir = mkdtempSync(join(tmpdir(), 'boot-vm-qemu-'));
+      const memoryDir = mkdtempSync('/dev/shm/boot-vm-mem-');
+      t.teardown(() => {
+        rmSync(dir, { recursive: true, force: true });
+        rmSync(memoryDir, { recursive: true, force: true });
+      });
+      const stand = standIn(plan.argv, { dir, memoryDir, firmwares, rom: ROM });
+      const { pairs } = options(plan.argv);
+      const valueOf = (option: string) => pairs.find(([o]) => o === option)?.[1];
+      const smp = splitProps(valueOf('-smp')!);
+      const smpProp = (key: string) => Number(smp.props.find(([k]) => k === key)![1]);
+      const vcpus = Number(smp.head);
+      const memorySize = parseSize(valueOf('-m')!)!;
+
+      await withQemu(t, stand.argv, stand.qmp, async (qmp) => {
+        const cpus = await qmp.execute<{ props: { 'socket-id': number; 'core-id': number; 'thread-id': number } }[]>('query-cpus-fast');
+        t.equal(cpus.length, vcpus, `${vcpus} vCPUs`);
+        t.equal(new Set(cpus.map((cpu) => cpu.props['socket-id'])).size, smpProp('sockets'), 'sockets as planned');
+        t.equal(new Set(cpus.map((cpu) => `${cpu.props['socket-id']}/${cpu.props['core-id']}`)).size, smpProp('sockets') * smpProp('cores'), 'cores as planned');
+        t.equal(new Set(cpus.map((cpu) => cpu.props['thread-id'])).size, smpProp('threads'), 'threads per core as planned');
+
+        const summary = await qmp.execute<{ 'base-memory': number }>('query-memory-size-summary');
+        t.equal(summary['base-memory'], memorySize, `guest RAM is ${valueOf('-m')}`);
+        const backend = pairs.find(([o, v]) => o === '-object' && v!.startsWith('memory-backend'));
+        if (backend) {
+          const memdevs = await qmp.execute<{ id: string; size: number }[]>('query-memdev');
+          t.same(memdevs.map(({ id, size }) => ({ id, size })), [{ id: 'mem', size: memorySize }], 'one memory backend of the full size');
+        }
+
+        const peripherals = (await qmp.execute<{ name: string; type: string }[]>('qom-list', { path: '/machine/peripheral' })).map((entry) => `${entry.name}:${entry.type}`);
+        for (const [, value] of pairs.filter(([o, v]) => o === '-device' && v!.startsWith('pcie-root-port'))) {
+          const id = /id=(\w+)/.exec(value!)![1]!;
+          t.ok(peripherals.includes(`${id}:child<pcie-root-port>`), `root port ${id} exists`);
+        }
+        for (const { device } of stand.vfio) {
+          const props = new Map(splitProps(device).props);
+          const id = props.get('id')!;
+          const bus = props.get('bus')!;
+          const fn = parseInt(props.get('addr')!.split('.')[1]!, 16);
+          t.equal(await qmp.execute('qom-get', { path: `/machine/peripheral/${id}`, property: 'parent_bus' }), `/machine/peripheral/${bus}/${bus}`, `${id} (stand-in for ${props.get('host')}) sits on root port ${bus}`);
+          t.equal(await qmp.execute('qom-get', { path: `/machine/peripheral/${id}`, property: 'addr' }), fn, `${id} is function ${fn}`);
+        }
+
+        const blocks = await qmp.execute<{ device: string; inserted?: unknown }[]>('query-block');
+        const attached = blocks.filter((block) => block.inserted).map((block) => block.device);
+        for (const [, value] of pairs.filter(([o, v]) => o === '-drive' && v!.includes('if=none'))) {
+          const id = new Map(splitProps(value!).props).get('id')!;
+          t.ok(attached.includes(id), `drive ${id} is attached`);
+        }
+      });
+
+      // QEMU sets every vfio-pci property before it looks for the host device, so "no such host
+      // device" proves the planned properties (x-vga, romfile, sub-ids, rombar…) are accepted.
+      for (const { rootPort, device } of stand.vfio) {
+        const result = spawnSync('qemu-system-x86_64', ['-machine', 'q35,accel=tcg', '-nodefaults', '-display', 'none', '-S', '-device', rootPort, '-device', device], { encoding: 'utf8', timeout: 30_000 });
+        t.match(result.stderr, /no such host device/, `QEMU accepts every property of -device ${device}`);
+      }
+    });
+  }
+}
