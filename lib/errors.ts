@@ -21,10 +21,19 @@ export function formatProblem(problem: Problem): string {
   return `${where}${key}${problem.message}`;
 }
 
+/** Orders problems by file, line and column. (Not localeCompare: its first call costs ~15 ms of ICU set-up.) */
+export function byLocation(a: Problem, b: Problem): number {
+  const fileA = a.file ?? '';
+  const fileB = b.file ?? '';
+  if (fileA !== fileB) return fileA < fileB ? -1 : 1;
+  return (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
+}
+
 /** Base of every error boot-vm raises on purpose; anything else is a bug. */
 export class BootVmError extends Error {
   /** Process exit code the CLI uses for this error. */
   readonly exitCode: number = 1;
+  override name = this.constructor.name;
   /** One line per problem, already formatted. */
   lines(): string[] {
     return [this.message];

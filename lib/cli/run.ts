@@ -1,4 +1,16 @@
-import { BootVmError } from '../errors.js';
+import { BootVmError, UsageError } from '../errors.js';
+import { suggestKey } from '../profile/suggest.js';
+
+/**
+ * minimist's `unknown` hook: lets positional arguments through and refuses unknown options,
+ * suggesting the closest known one.
+ */
+export function unknownOption(arg: string, options: { boolean: string[]; string: string[] }): true {
+  if (!arg.startsWith('-')) return true;
+  const name = arg.replace(/^-+/, '').split('=')[0]!;
+  const suggestion = suggestKey(name, [...options.boolean, ...options.string]);
+  throw new UsageError(`unknown option ${arg}${suggestion ? `; did you mean --${suggestion}?` : ''} (see --help)`);
+}
 
 /**
  * Runs a CLI body: its result goes to stdout, boot-vm's own errors become one line per problem

@@ -2,7 +2,7 @@
  * Profile + host facts + QEMU version → Plan. Reads the host through the sysroot and never
  * writes: a dry-run renders the plan, a launch applies the very same plan.
  */
-import { InputError, type Problem } from '../errors.js';
+import { InputError, byLocation, type Problem } from '../errors.js';
 import type { Sysroot } from '../host/sysroot.js';
 import type { LoadedProfile } from '../profile/load.js';
 import type { Arg } from '../qemu/arg.js';
@@ -43,9 +43,6 @@ export interface PlanOptions {
   qemuBinary?: string;
   env: NodeJS.ProcessEnv;
 }
-
-const byLocation = (a: Problem, b: Problem) =>
-  (a.file ?? '').localeCompare(b.file ?? '') || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
 
 /** Builds the plan; throws `InputError` with every problem found when the profile cannot run here. */
 export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {

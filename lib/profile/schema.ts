@@ -10,6 +10,14 @@ import { SIZE_PATTERN, parseSize } from '../size.js';
 
 const bool = () => v.boolean('expected true or false');
 
+const isMapping = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A mapping of known keys. Anything else (a list, a number) gets one clear message; strictObject
+ * alone would take a list for a mapping with keys 0, 1, …. Unknown keys are reported by the loader.
+ */
+const mapping = <const E extends v.ObjectEntries>(entries: E) => v.pipe(v.custom<Record<string, unknown>>(isMapping, 'expected a mapping of keys'), v.strictObject(entries));
+
 const int = (min: number, max: number, message: string) =>
   v.pipe(v.number(message), v.integer(message), v.minValue(min, message), v.maxValue(max, message));
 
@@ -35,7 +43,12 @@ const cpuList = () =>
   v.union(
     [
       v.array(int(0, 8191, 'expected a CPU number')),
-      v.pipe(v.string(), v.regex(CPU_LIST_PATTERN), v.transform((value) => parseCpuList(value)!)),
+      v.pipe(
+        v.string(),
+        v.regex(CPU_LIST_PATTERN, 'expected a CPU list like [2, 3] or "2-3,6"'),
+        v.check((value) => parseCpuList(value) !== undefined, 'expected a CPU list like [2, 3] or "2-3,6"'),
+        v.transform((value) => parseCpuList(value)!),
+      ),
     ],
     'expected a CPU list like [2, 3] or "2-3,6"',
   );
@@ -46,12 +59,12 @@ const bootIndex = () => int(0, 999, 'expected a boot position from 0 to 999');
 
 export const QEMU_VERSION_PATTERN = /^(\d+)\.(\d+)(?:\.(\d+))?$/;
 
-const qemu = v.strictObject({
+const qemu = mapping({
   binary: v.optional(text(), 'qemu-system-x86_64'),
   version: v.optional(v.pipe(v.string('expected a version like "7.2" (quoted)'), v.regex(QEMU_VERSION_PATTERN, 'expected a version like "7.2"'))),
 });
 
-const machine = v.strictObject({
+const machine = mapping({
   type: v.optional(v.pipe(v.string('expected q35 or pc-q35-X.Y'), v.regex(/^(q35|pc-q35-\d+\.\d+)$/, 'expected q35 or pc-q35-X.Y (only the Q35 chipset has PCIe root ports)')), 'q35'),
   accel: v.optional(v.picklist(['kvm', 'tcg'], 'expected kvm or tcg'), 'kvm'),
   vmport: v.optional(bool(), false),
@@ -83,18 +96,25 @@ export const hypervFlags = {
   xmmInput: bool(),
   emsrBitmap: bool(),
   noNonarchCoresharing: v.picklist(['on', 'off', 'auto'], 'expected on, off or auto'),
-  vendorId: v.union([v.literal(false), v.pipe(v.string(), v.regex(/^[\x21-\x2b\x2d-\x7e]{1,12}$/))], 'expected up to 12 printable characters (no comma or space), or false'),
+  vendorId: v.union(
+    [v.literal(false), v.pipe(v.string(), v.regex(/^[\x21-\x2b\x2d-\x7e]{1,12}$/, 'expected up to 12 printable characters (no comma or space)'))],
+    'expected up to 12 printable characters (no comma or space), or false',
+  ),
 };
 export type HypervFlag = keyof typeof hypervFlags;
 
-const hyperv = v.strictObject(Object.fromEntries(Object.entries(hypervFlags).map(([name, schema]) => [name, v.optional(schema)])) as {
+const hyperv = mapping(Object.fromEntries(Object.entries(hypervFlags).map(([name, schema]) => [name, v.optional(schema)])) as {
   [K in HypervFlag]: v.OptionalSchema<(typeof hypervFlags)[K], undefined>;
 });
 
-// One -cpu feature: `invtsc`, `+invtsc`, `-hypervisor` or `l3-cache=on`; commas would split it.
-const cpuFlag = v.pipe(v.string('expected a CPU flag like "invtsc" or "-hypervisor"'), v.regex(/^[+-]?[A-Za-z0-9][A-Za-z0-9_.-]*(=[^,\s]+)?$/, 'expected a CPU flag like "invtsc", "-hypervisor" or "l3-cache=on"'));
+// One -cpu feature: `invtsc`, `+invtsc`, `-hypervisor` or `l3-cache=on` (a +/- prefix takes no
+// value: it is the value); commas would split it.
+const cpuFlag = v.pipe(
+  v.string('expected a CPU flag like "invtsc" or "-hypervisor"'),
+  v.regex(/^([+-][A-Za-z0-9][A-Za-z0-9_.-]*|[A-Za-z0-9][A-Za-z0-9_.-]*(=[^,\s]+)?)$/, 'expected a CPU flag like "invtsc", "-hypervisor" or "l3-cache=on"'),
+);
 
-const cpu = v.strictObject({
+const cpu = mapping({
   model: v.optional(v.pipe(text(), v.regex(/^[A-Za-z0-9._-]+$/, 'expected a CPU model name like host or Cascadelake-Server')), 'host'),
   hidden: v.optional(bool(), false),
   hyperv: v.optional(hyperv, {}),
@@ -104,11 +124,11 @@ const cpu = v.strictObject({
   threads: v.optional(int(1, 8, 'expected a number of threads per core from 1 to 8'), 1),
 });
 
-const pinning = v.strictObject({
+const pinning = mapping({
   vcpus: cpuList(),
   emulator: v.optional(cpuList()),
   scheduler: v.optional(
-    v.strictObject({
+    mapping({
       policy: v.picklist(['rr', 'fifo', 'other', 'batch', 'idle'], 'expected rr, fifo, other, batch or idle'),
       priority: v.optional(int(0, 99, 'expected a priority from 0 to 99')),
     }),
@@ -116,7 +136,7 @@ const pinning = v.strictObject({
   mode: v.optional(v.picklist(['process', 'threads'], 'expected process or threads'), 'process'),
 });
 
-const memory = v.strictObject({
+const memory = mapping({
   size: size(),
   hugepages: v.optional(v.union([v.picklist(['2M', '1G']), v.literal(false)], 'expected 2M, 1G or false'), false),
   backend: v.optional(v.picklist(['file', 'memfd'], 'expected file or memfd')),
@@ -141,7 +161,7 @@ const firmware = v.variant(
   'expected type ovmf or seabios',
 );
 
-const passthroughDevice = v.strictObject({
+const passthroughDevice = mapping({
   host: v.pipe(v.string('expected a PCI address like "01:00.0"'), v.regex(PCI_ADDRESS_PATTERN, 'expected a PCI address like "01:00.0" or "0000:01:00.0"')),
   vga: v.optional(bool(), false),
   romfile: v.optional(path()),
@@ -150,7 +170,7 @@ const passthroughDevice = v.strictObject({
   subsystemDevice: v.optional(pciId()),
 });
 
-const disk = v.strictObject({
+const disk = mapping({
   path: path(),
   format: v.optional(v.picklist(['raw', 'qcow2'], 'expected raw or qcow2'), 'raw'),
   bus: v.optional(v.picklist(['virtio', 'sata', 'scsi', 'nvme'], 'expected virtio, sata, scsi or nvme'), 'virtio'),
@@ -162,7 +182,7 @@ const disk = v.strictObject({
   bootIndex: v.optional(bootIndex()),
 });
 
-const cdrom = v.strictObject({
+const cdrom = mapping({
   path: path(),
   bootIndex: v.optional(bootIndex()),
 });
@@ -171,23 +191,23 @@ const macAddress = v.pipe(v.string('expected a MAC address like "52:54:00:12:34:
 
 const scriptPath = () => v.union([v.literal(false), path()], 'expected an absolute path or false');
 
-const nic = v.strictObject({
+const nic = mapping({
   model: v.optional(v.picklist(['virtio', 'e1000', 'e1000e', 'rtl8139'], 'expected virtio, e1000, e1000e or rtl8139'), 'virtio'),
   mac: v.optional(macAddress),
   bootIndex: v.optional(bootIndex()),
   tap: v.optional(
-    v.strictObject({
+    mapping({
       ifname: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,15}$/, 'expected an interface name of up to 15 characters'))),
       script: v.optional(scriptPath()),
       downscript: v.optional(scriptPath()),
       vhost: v.optional(bool()),
     }),
   ),
-  bridge: v.optional(v.strictObject({ name: v.pipe(v.string('expected a bridge name'), v.regex(/^[A-Za-z0-9_.-]{1,15}$/, 'expected a bridge name of up to 15 characters')) })),
-  user: v.optional(v.strictObject({})),
+  bridge: v.optional(mapping({ name: v.pipe(v.string('expected a bridge name'), v.regex(/^[A-Za-z0-9_.-]{1,15}$/, 'expected a bridge name of up to 15 characters')) })),
+  user: v.optional(mapping({})),
 });
 
-const clock = v.strictObject({
+const clock = mapping({
   base: v.optional(v.picklist(['utc', 'localtime'], 'expected utc or localtime')),
   driftfix: v.optional(v.picklist(['slew', 'none'], 'expected slew or none')),
   rtcClock: v.optional(v.picklist(['host', 'rt', 'vm'], 'expected host, rt or vm')),
@@ -195,17 +215,17 @@ const clock = v.strictObject({
   pitLostTickPolicy: v.optional(v.picklist(['discard', 'delay'], 'expected discard or delay')),
 });
 
-const power = v.strictObject({
+const power = mapping({
   s3: v.optional(bool()),
   s4: v.optional(bool()),
 });
 
 const display = v.union(
-  [v.picklist(['none', 'gtk', 'sdl']), v.strictObject({ vnc: v.pipe(v.string(), v.regex(/^[A-Za-z0-9.:[\]-]*:\d+$/)) })],
+  [v.picklist(['none', 'gtk', 'sdl']), mapping({ vnc: v.pipe(v.string(), v.regex(/^[A-Za-z0-9.:[\]-]*:\d+$/)) })],
   'expected none, gtk, sdl or { vnc: "127.0.0.1:0" }',
 );
 
-export const profileSchema = v.strictObject({
+export const profileSchema = mapping({
   description: v.optional(v.string('expected a string')),
   extends: v.optional(text()),
   qemu: v.optional(qemu, {}),

@@ -16,13 +16,13 @@ export function buildDisks(input: BuildInput): Arg[] {
   const paths = new Map<string, string>();
   let ahciPort = 0;
   const nextAhciPort = (key: string) => {
-    if (ahciPort === AHCI_PORTS) diagnostics.error(key, `the Q35 chipset has ${AHCI_PORTS} SATA ports and they are all taken`);
+    if (ahciPort >= AHCI_PORTS) diagnostics.error(key, `the Q35 chipset has ${AHCI_PORTS} SATA ports and they are all taken`);
     return `ide.${ahciPort++}`;
   };
   const checkDuplicatePath = (key: string, path: string) => {
     const owner = paths.get(path);
     if (owner !== undefined) diagnostics.error(key, `duplicate device: ${owner} already uses ${path}`);
-    paths.set(path, key);
+    else paths.set(path, key);
   };
   if (profile.disks.some((disk) => disk.bus === 'scsi')) {
     args.push(arg(['-device', formatProps('virtio-scsi-pci', [['id', 'scsi0']])], profile.disks.flatMap((disk, i) => (disk.bus === 'scsi' ? [`disks[${i}].bus`] : []))));

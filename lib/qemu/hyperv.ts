@@ -43,10 +43,14 @@ export function buildHypervProps(hyperv: Hyperv, version: QemuVersion, diagnosti
   const enabled = new Map<HypervFlag, HypervFlag | undefined>();
   for (const flag of FLAG_ORDER) if (isOn(hyperv[flag])) enabled.set(flag, undefined);
   const notes: string[] = [];
+  // The flag the profile set that (maybe through added ones) pulled `flag` in.
+  const rootOf = (flag: HypervFlag): HypervFlag => (enabled.get(flag) === undefined ? flag : rootOf(enabled.get(flag)!));
   for (const [flag] of enabled) {
     for (const dependency of DEPENDS_ON[flag] ?? []) {
       if (hyperv[dependency] === false) {
-        diagnostics.error(keyOf(dependency), `${qemuHypervName(flag)} (${keyOf(flag)}) needs ${qemuHypervName(dependency)}; remove the false or turn ${flag} off`);
+        const root = rootOf(flag);
+        const through = root === flag ? '' : ` (through ${qemuHypervName(flag)})`;
+        diagnostics.error(keyOf(dependency), `${qemuHypervName(root)} (${keyOf(root)}) needs ${qemuHypervName(dependency)}${through}; remove the false or turn ${root} off`);
       } else if (!enabled.has(dependency)) {
         enabled.set(dependency, flag);
         const by = enabled.get(flag) === undefined ? keyOf(flag) : qemuHypervName(flag);
@@ -59,8 +63,7 @@ export function buildHypervProps(hyperv: Hyperv, version: QemuVersion, diagnosti
   for (const flag of FLAG_ORDER) {
     if (!enabled.has(flag)) continue;
     const name = qemuHypervName(flag);
-    let root: HypervFlag = flag;
-    while (enabled.get(root) !== undefined) root = enabled.get(root)!;
+    const root = rootOf(flag);
     // Flags every supported QEMU has (relaxed, vapic, spinlocks, time, crash) are not in the table.
     if (Object.hasOwn(FEATURES, name) && !supports(version, name as FeatureName)) diagnostics.error(keyOf(root), lacksMessage(version, name as FeatureName));
     const value = hyperv[flag];

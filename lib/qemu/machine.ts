@@ -12,7 +12,8 @@ export function buildMachine({ profile, version, firmware }: BuildInput, memoryB
   if (clock.hpet !== undefined && supports(version, 'machineHpet')) {
     hpet = onOff(clock.hpet);
     from.push('clock.hpet');
-    notes.push(ruleNote(version, 'machineHpet', 'noHpet'));
+    // Turning the HPET off is what used to be -no-hpet; say why it is spelled this way.
+    if (!clock.hpet) notes.push(ruleNote(version, 'machineHpet', 'noHpet'));
   }
   const smm = firmware?.smm ? 'on' : undefined;
   if (smm) {

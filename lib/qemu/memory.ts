@@ -25,6 +25,7 @@ export function chooseMemoryBackend({ profile, memoryPath, memoryPathNote, diagn
   ];
   const from = ['memory.size', ...(memory.prealloc ? ['memory.prealloc'] : []), ...(memory.share ? ['memory.share'] : [])];
   const backend = memory.backend ?? (memory.hugepages !== false || memory.path !== undefined ? 'file' : undefined);
+  if (backend === 'memfd' && memory.path !== undefined) diagnostics.error('memory.path', 'the memfd backend takes no path; drop memory.path or use backend: file');
   if (memory.hugepages !== false) {
     if (memory.size % (memory.hugepages === '1G' ? 1 << 30 : 2 << 20) !== 0) {
       diagnostics.error('memory.size', `${formatSize(memory.size)} is not a whole number of ${memory.hugepages} huge pages`);

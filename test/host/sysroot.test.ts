@@ -1,0 +1,45 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { Sysroot } from '../../lib/host/sysroot.js';
+import { tree } from '../fixtures/trees.js';
+
+t.test("the live root maps host paths to themselves", async (t) => {
+  const live = new Sysroot('/');
+  t.equal(live.isLive, true);
+  t.equal(live.path('/sys/devices/system/cpu/present'), '/sys/devices/system/cpu/present');
+  t.equal(new Sysroot().root, '/', 'the default root');
+});
+
+t.test('another root prefixes host paths with it', async (t) => {
+  const root = new Sysroot('/srv/hosts/x/');
+  t.equal(root.isLive, false);
+  t.equal(root.root, '/srv/hosts/x', 'resolved, without the trailing slash');
+  t.equal(root.path('/sys/bus/pci'), '/srv/hosts/x/sys/bus/pci');
+});
+
+t.test('a relative root is resolved against the working directory', async (t) => {
+  t.equal(new Sysroot('hosts/x').root, join(process.cwd(), 'hosts/x'));
+});
+
+t.test('readText, exists and isFile read under the root', async (t) => {
+  const dir = tree(t, { 'proc/meminfo': 'MemTotal: 1 kB\n' });
+  const root = new Sysroot(dir);
+  t.equal(root.readText('/proc/meminfo'), 'MemTotal: 1 kB\n');
+  t.equal(root.readText('/proc/missing'), undefined, 'undefined when missing');
+  t.equal(root.readText('/proc'), undefined, 'undefined for a directory');
+  t.equal(root.exists('/proc'), true);
+  t.equal(root.exists('/proc/missing'), false);
+  t.equal(root.isFile('/proc/meminfo'), true);
+  t.equal(root.isFile('/proc'), false);
+  t.equal(root.isFile('/proc/missing'), false);
+});
+
+t.test('list is sorted and empty for a missing directory', async (t) => {
+  const dir = tree(t, { 'd/b': '', 'd/a': '', 'd/c10': '', 'd/c2': '' });
+  mkdirSync(join(dir, 'd/sub'));
+  const root = new Sysroot(dir);
+  t.strictSame(root.list('/d'), ['a', 'b', 'c10', 'c2', 'sub']);
+  t.strictSame(root.list('/nope'), []);
+  t.strictSame(root.list('/d/a'), [], 'a file is not a directory');
+});

@@ -1,0 +1,41 @@
+import t from 'tap';
+import { buildControl, buildExtraArgs, buildIdentity, defaultPidfile, defaultQmpSocket } from '../../lib/qemu/control.js';
+import { buildInput, words } from '../fixtures/build-input.js';
+
+t.test('-name and the options that drop implicit config', async (t) => {
+  t.strictSame(words(buildIdentity(buildInput({}, { name: 'mediapc' }))), ['-name', 'guest=mediapc,debug-threads=on', '-nodefaults', '-no-user-config']);
+  t.strictSame(words(buildIdentity(buildInput({}, { name: 'a,b' }))).slice(0, 2), ['-name', 'guest=a,,b,debug-threads=on'], 'a comma in the name is doubled');
+});
+
+t.test('default pidfile and QMP socket under /run/boot-vm', async (t) => {
+  t.equal(defaultPidfile('mediapc'), '/run/boot-vm/mediapc.pid');
+  t.equal(defaultQmpSocket('mediapc'), '/run/boot-vm/mediapc.qmp');
+  t.strictSame(buildControl(buildInput({}, { name: 'mediapc' })), [
+    { words: ['-pidfile', '/run/boot-vm/mediapc.pid'], from: [], notes: ['default: /run/boot-vm/mediapc.pid'] },
+    { words: ['-chardev', 'socket,id=qmp,path=/run/boot-vm/mediapc.qmp,server=on,wait=off'], from: [], notes: ['QMP socket, default: /run/boot-vm/mediapc.qmp'] },
+    { words: ['-mon', 'chardev=qmp,mode=control'], from: [], notes: [] },
+  ]);
+});
+
+t.test('a given pidfile and QMP socket, commas doubled in the socket path', async (t) => {
+  t.strictSame(buildControl(buildInput({ pidfile: '/tmp/a,b.pid', qmp: '/tmp/q=m,p.sock' })), [
+    { words: ['-pidfile', '/tmp/a,b.pid'], from: ['pidfile'], notes: [] },
+    { words: ['-chardev', 'socket,id=qmp,path=/tmp/q=m,,p.sock,server=on,wait=off'], from: ['qmp'], notes: [] },
+    { words: ['-mon', 'chardev=qmp,mode=control'], from: ['qmp'], notes: [] },
+  ], '-pidfile takes its path as a plain word');
+});
+
+t.test('daemonize appends -daemonize', async (t) => {
+  t.strictSame(buildControl(buildInput({ daemonize: true })).at(-1), { words: ['-daemonize'], from: ['daemonize'], notes: [] });
+  t.equal(buildControl(buildInput({})).length, 3);
+});
+
+t.test('extraArgs are passed verbatim, one arg each', async (t) => {
+  t.strictSame(buildExtraArgs(buildInput({ extraArgs: ['-device', 'usb-host,vendorid=0x046d,,x', '', "it's $HOME"] })), [
+    { words: ['-device'], from: ['extraArgs[0]'], notes: ['appended verbatim, not checked'] },
+    { words: ['usb-host,vendorid=0x046d,,x'], from: ['extraArgs[1]'], notes: ['appended verbatim, not checked'] },
+    { words: [''], from: ['extraArgs[2]'], notes: ['appended verbatim, not checked'] },
+    { words: ["it's $HOME"], from: ['extraArgs[3]'], notes: ['appended verbatim, not checked'] },
+  ]);
+  t.strictSame(buildExtraArgs(buildInput({})), []);
+});
