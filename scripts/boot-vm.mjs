@@ -3,22 +3,12 @@
 import minimist from 'minimist';
 import { loadLib } from './load-lib.mjs';
 
-const [{ runCli }, { bootVm, BOOT_VM_USAGE }, { UsageError }] = await Promise.all([
-  loadLib('cli/run.js'),
-  loadLib('cli/boot-vm.js'),
-  loadLib('errors.js'),
-]);
+const { runCli, unknownOption, bootVm, BOOT_VM_USAGE, UsageError } = await loadLib('cli/boot-vm.bundle.js');
+
+const OPTIONS = { boolean: ['dry-run', 'json', 'explain', 'help'], string: ['sysroot', 'qemu-version', 'qemu-binary'], alias: { n: 'dry-run', h: 'help' } };
 
 await runCli('boot-vm', () => {
-  const args = minimist(process.argv.slice(2), {
-    boolean: ['dry-run', 'json', 'explain', 'help'],
-    string: ['sysroot', 'qemu-version', 'qemu-binary'],
-    alias: { n: 'dry-run', h: 'help' },
-    unknown: (arg) => {
-      if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg} (see --help)`);
-      return true;
-    },
-  });
+  const args = minimist(process.argv.slice(2), { ...OPTIONS, unknown: (arg) => unknownOption(arg, OPTIONS) });
   if (args.help) return BOOT_VM_USAGE;
   if (args._.length !== 1) throw new UsageError(args._.length === 0 ? 'which profile? (see --help)' : `one profile at a time, got ${args._.join(', ')}`);
   for (const name of ['sysroot', 'qemu-version', 'qemu-binary']) {

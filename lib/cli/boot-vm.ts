@@ -6,6 +6,10 @@ import { renderExplain, renderJson, renderShell } from '../plan/render.js';
 import { loadProfile } from '../profile/load.js';
 import { parseQemuVersion } from '../qemu/version.js';
 
+// What scripts/boot-vm.mjs needs besides bootVm, so it loads this one module (bundled).
+export { runCli, unknownOption } from './run.js';
+export { UsageError } from '../errors.js';
+
 export const BOOT_VM_USAGE = `Usage: boot-vm <profile> [--dry-run [--json] [--explain]] [options]
 
 Boots the VM a profile describes. <profile> is a name looked up as <name>.yaml in

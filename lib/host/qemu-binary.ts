@@ -3,8 +3,8 @@
  * host, so it lives here with the other host facts; the answer is cached per binary
  * (path, size, mtime, inode) so a dry-run does not pay for a QEMU start every time.
  */
-import { execFileSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { parseQemuVersion, parseQemuVersionOutput, type QemuVersion } from '../qemu/version.js';
@@ -29,7 +29,8 @@ function cacheFile(env: NodeJS.ProcessEnv): string {
 
 function readCache(file: string): Record<string, string> {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+    const cache: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return typeof cache === 'object' && cache !== null && !Array.isArray(cache) ? (cache as Record<string, string>) : {};
   } catch {
     return {};
   }
@@ -61,6 +62,8 @@ export function detectQemuVersion(binary: string, env: NodeJS.ProcessEnv): Detec
   if (cached) return { version: cached, path };
   let output: string;
   try {
+    // Loaded here, on a cache miss only: importing child_process costs a dry-run ~10 ms.
+    const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
     output = execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
     return { problem: `${path} --version failed: ${(error as Error).message.split('\n')[0]}` };

@@ -3,13 +3,13 @@
  * merges `extends` bases underneath, validates against the schema, and reports every problem
  * as `file:line:col: key: message`.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { basename, relative, sep } from 'node:path';
 import * as v from 'valibot';
-import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml';
-import { ProfileError, type Problem } from '../errors.js';
+import { ProfileError, byLocation, type Problem } from '../errors.js';
 import { extendsSearchPath, findProfile, profileSearchPath } from './find.js';
 import { formatKeyPath, parentKeyPath, type KeyPath } from './key-path.js';
+import { readProfileFile } from './parse-cache.js';
 import { profileSchema, type Profile } from './schema.js';
 import { suggestKey } from './suggest.js';
 
@@ -61,7 +61,7 @@ export function loadProfile(reference: string, options: LoadOptions): LoadedProf
     return rel.startsWith('..' + sep) || rel === '..' || rel.startsWith(sep) ? file : rel;
   };
   const file = findProfile(reference, searchPath, options.cwd, {});
-  const chain = readChain(file, searchPath, display);
+  const chain = readChain(file, searchPath, display, options.env);
   let data: Data = {};
   const origins: Origins = new Map();
   for (const parsed of chain) data = mergeInto(data, origins, parsed.data, parsed.origins, []);
@@ -77,9 +77,10 @@ export function loadProfile(reference: string, options: LoadOptions): LoadedProf
       if (path === '') return { file: topFile, line: 1, column: 1, key };
     }
   };
-  const result = v.safeParse(profileSchema, data, { abortEarly: false });
+  // Every problem once: all keys are checked, but a value stops at its first failed check.
+  const result = v.safeParse(profileSchema, data, { abortEarly: false, abortPipeEarly: true });
   if (!result.success) {
-    throw new ProfileError(result.issues.map((issue) => describeIssue(issue, origins, locate)).sort(byPosition));
+    throw new ProfileError(result.issues.map((issue) => describeIssue(issue, origins, locate)).sort(byLocation));
   }
   return {
     name: basename(file).replace(/\.ya?ml$/, ''),
@@ -92,7 +93,7 @@ export function loadProfile(reference: string, options: LoadOptions): LoadedProf
 }
 
 /** Reads a profile and its `extends` bases; returns them base first. */
-function readChain(file: string, searchPath: readonly string[], display: (file: string) => string): (ParsedFile & { file: string })[] {
+function readChain(file: string, searchPath: readonly string[], display: (file: string) => string, env: NodeJS.ProcessEnv): (ParsedFile & { file: string })[] {
   const chain: (ParsedFile & { file: string })[] = [];
   const seen: string[] = [];
   for (let current: string | undefined = file; current !== undefined; ) {
@@ -104,7 +105,7 @@ function readChain(file: string, searchPath: readonly string[], display: (file: 
       throw new ProfileError([{ ...where, key: 'extends', message: `extends forms a cycle: ${cycle}` }]);
     }
     seen.push(real);
-    const parsed = parseProfileFile(current, shown);
+    const parsed = parseProfileFile(current, shown, env);
     chain.push({ ...parsed, file: shown });
     current = parsed.extends
       ? findProfile(parsed.extends.reference, extendsSearchPath(current, searchPath), current.slice(0, current.length - basename(current).length), { ...parsed.extends.where, key: 'extends' })
@@ -113,37 +114,15 @@ function readChain(file: string, searchPath: readonly string[], display: (file: 
   return chain.reverse();
 }
 
-/** Parses one YAML file into plain data plus the position of every key and value. */
-function parseProfileFile(file: string, shown: string): ParsedFile {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ProfileError([{ file: shown, message: `cannot read the profile: ${(error as Error).message}` }]);
-  }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const at = (offset: number): Position => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { file: shown, line, column: col };
-  };
-  if (doc.errors.length > 0) {
-    throw new ProfileError(doc.errors.map((error) => ({ ...at(error.pos[0]), message: `invalid YAML: ${error.message.split('\n')[0]}` })));
-  }
-  if (!isMap(doc.contents)) {
-    const where = doc.contents ? at(doc.contents.range[0]) : { file: shown, line: 1, column: 1 };
-    throw new ProfileError([{ ...where, message: doc.contents ? 'expected a mapping of profile keys at the top level' : 'the profile is empty' }]);
-  }
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: 100 });
-  } catch (error) {
-    throw new ProfileError([{ file: shown, line: 1, column: 1, message: `invalid YAML: ${(error as Error).message}` }]);
-  }
+/** One file's data and the position of every key and value in it, from the parse cache or the YAML parser. */
+function parseProfileFile(file: string, shown: string, env: NodeJS.ProcessEnv): ParsedFile {
+  const { data, origins: written } = readProfileFile(file, shown, env);
   const origins: Origins = new Map();
-  recordOrigins(doc.contents, [], origins, at);
-  const parsed: ParsedFile = { data: data as Data, origins };
-  const reference = (data as Data).extends;
+  for (const [keyPath, { key, value }] of Object.entries(written)) {
+    origins.set(keyPath, { ...(key ? { key: { file: shown, ...key } } : {}), value: { file: shown, ...value } });
+  }
+  const parsed: ParsedFile = { data, origins };
+  const reference = data.extends;
   if (reference !== undefined && reference !== null) {
     const where = origins.get('extends')!.value;
     if (typeof reference !== 'string' || reference === '') {
@@ -154,27 +133,13 @@ function parseProfileFile(file: string, shown: string): ParsedFile {
   return parsed;
 }
 
-function recordOrigins(node: Node, path: KeyPath, origins: Origins, at: (offset: number) => Position): void {
-  if (isMap(node)) {
-    for (const pair of node.items) {
-      if (!isPair(pair) || !isScalar(pair.key)) continue;
-      const keyPath = [...path, String(pair.key.value)];
-      const key = at(pair.key.range![0]);
-      const value = pair.value as Node | null;
-      origins.set(formatKeyPath(keyPath), { key, value: value?.range ? at(value.range[0]) : key });
-      if (value) recordOrigins(value, keyPath, origins, at);
-    }
-  } else if (isSeq(node)) {
-    node.items.forEach((item, index) => {
-      const itemPath = [...path, index];
-      const itemNode = item as Node;
-      if (itemNode?.range) origins.set(formatKeyPath(itemPath), { value: at(itemNode.range[0]) });
-      if (itemNode) recordOrigins(itemNode, itemPath, origins, at);
-    });
-  }
-}
-
 const isPlainObject = (value: unknown): value is Data => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Drops `key: null` entries from mappings: with nothing underneath to remove, null just means unset. */
+function withoutNulls(value: unknown): unknown {
+  if (!isPlainObject(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== null).map(([key, entry]) => [key, withoutNulls(entry)]));
+}
 
 /**
  * Lays `top` over `base`: mappings merge key by key, lists and scalars replace,
@@ -197,7 +162,7 @@ function mergeInto(base: Data, baseOrigins: Origins, top: Data, topOrigins: Orig
       delete merged[key];
       continue;
     }
-    merged[key] = value;
+    merged[key] = withoutNulls(value);
     for (const [known, origin] of topOrigins) {
       if (known === name || known.startsWith(name + '.') || known.startsWith(name + '[')) baseOrigins.set(known, origin);
     }
@@ -237,14 +202,11 @@ function knownKeys(path: KeyPath): string[] {
   return [...new Set(schemas.flatMap(unwrap).flatMap((schema) => Object.keys((schema as { entries?: object }).entries ?? {})))];
 }
 
-/** Looks through optional and union wrappers to the object and array schemas inside. */
+/** Looks through optional, union and pipe wrappers to the object and array schemas inside. */
 function unwrap(schema: unknown): unknown[] {
-  const s = schema as { wrapped?: unknown; options?: unknown[] };
+  const s = schema as { wrapped?: unknown; options?: unknown[]; pipe?: { kind: string }[] };
   if (s.wrapped) return unwrap(s.wrapped);
   if (Array.isArray(s.options)) return s.options.flatMap(unwrap);
+  if (Array.isArray(s.pipe)) return s.pipe.slice(1).filter((item) => item.kind === 'schema').flatMap(unwrap);
   return [schema];
-}
-
-function byPosition(a: Problem, b: Problem): number {
-  return (a.file ?? '').localeCompare(b.file ?? '') || (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0);
 }

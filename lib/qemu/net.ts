@@ -1,4 +1,5 @@
 /** Network cards: a `-netdev` backend (tap, bridge or user) and a `-device` front end each. */
+import { fnv1a32 } from '../hash.js';
 import type { Nic } from '../profile/schema.js';
 import { arg, type Arg, type BuildInput } from './arg.js';
 import { formatProps, onOff } from './props.js';
@@ -10,9 +11,7 @@ const MODELS = { virtio: 'virtio-net-pci', e1000: 'e1000', e1000e: 'e1000e', rtl
  * Windows network profiles on it), in QEMU's locally administered 52:54:00 range.
  */
 export function deriveMac(name: string, index: number): string {
-  // FNV-1a: tiny, stable, and enough to tell a handful of VMs apart.
-  let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(`${name}/${index}`)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  const hash = fnv1a32(`${name}/${index}`);
   return ['52', '54', '00', ...[16, 8, 0].map((shift) => ((hash >>> shift) & 0xff).toString(16).padStart(2, '0'))].join(':');
 }
 

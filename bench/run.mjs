@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// npm run bench: how much a dry-run of the shipped mediapc profile costs over starting Node at
+// all. Target: median wall time ≤ 1.5 × `node -e 0`. Also reports peak memory (max RSS).
+// Usage: node bench/run.mjs [--runs N]
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import minimist from 'minimist';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const RSS_HOOK = fileURLToPath(new URL('rss-on-exit.mjs', import.meta.url));
+const TARGET = 1.5;
+const runs = Number(minimist(process.argv.slice(2), { default: { runs: 21 } }).runs);
+
+const COMMANDS = {
+  'node -e 0': ['-e', '0'],
+  'boot-vm mediapc --dry-run': ['boot-vm.mjs', 'mediapc', '--dry-run'],
+};
+
+function run(args, extra = []) {
+  const started = process.hrtime.bigint();
+  const result = spawnSync(process.execPath, [...extra, ...args], { cwd: REPO, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (result.status !== 0) throw new Error(`node ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+  return { ms, stderr: result.stderr };
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+// Warm the file cache and boot-vm's QEMU version cache, as on any second run.
+for (const args of Object.values(COMMANDS)) run(args);
+
+const times = Object.fromEntries(Object.keys(COMMANDS).map((name) => [name, []]));
+// Interleave the commands so a burst of load on the machine hits both alike.
+for (let i = 0; i < runs; i++) for (const [name, args] of Object.entries(COMMANDS)) times[name].push(run(args).ms);
+
+const rss = Object.fromEntries(
+  Object.entries(COMMANDS).map(([name, args]) => [name, Number(/bench-maxrss-kib (\d+)/.exec(run(args, ['--import', RSS_HOOK]).stderr)[1])]),
+);
+
+const baseline = median(times['node -e 0']);
+console.log(`${runs} runs each, median wall time and peak memory (max RSS):`);
+for (const name of Object.keys(COMMANDS)) {
+  const ms = median(times[name]);
+  console.log(`  ${name.padEnd(28)} ${ms.toFixed(1).padStart(7)} ms  ${(ms / baseline).toFixed(2)}×  ${(rss[name] / 1024).toFixed(1).padStart(6)} MiB`);
+}
+const ratio = median(times['boot-vm mediapc --dry-run']) / baseline;
+console.log(`dry-run / node -e 0 = ${ratio.toFixed(2)}× (target ≤ ${TARGET}×): ${ratio <= TARGET ? 'met' : 'MISSED'}`);
+process.exitCode = ratio <= TARGET ? 0 : 1;
