@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // boot-vm <profile> [--dry-run]: plans a VM from its profile; see --help.
-import minimist from 'minimist';
 import { loadLib } from './load-lib.mjs';
 
-const { runCli, unknownOption, bootVm, BOOT_VM_USAGE, UsageError } = await loadLib('cli/boot-vm.bundle.js');
+const { minimist, runCli, unknownOption, bootVm, BOOT_VM_USAGE, UsageError } = await loadLib('cli/boot-vm.bundle.js');
 
 const OPTIONS = { boolean: ['dry-run', 'json', 'explain', 'help'], string: ['sysroot', 'qemu-version', 'qemu-binary'], alias: { n: 'dry-run', h: 'help' } };
 

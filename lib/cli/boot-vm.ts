@@ -6,7 +6,9 @@ import { renderExplain, renderJson, renderShell } from '../plan/render.js';
 import { loadProfile } from '../profile/load.js';
 import { parseQemuVersion } from '../qemu/version.js';
 
-// What scripts/boot-vm.mjs needs besides bootVm, so it loads this one module (bundled).
+// What scripts/boot-vm.mjs needs besides bootVm, minimist included, so that it loads one
+// module (this one, bundled: see scripts/build-bundles.mjs).
+export { default as minimist } from 'minimist';
 export { runCli, unknownOption } from './run.js';
 export { UsageError } from '../errors.js';
 

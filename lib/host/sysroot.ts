@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
@@ -33,14 +33,6 @@ export class Sysroot {
 
   exists(hostPath: string): boolean {
     return existsSync(this.path(hostPath));
-  }
-
-  isFile(hostPath: string): boolean {
-    try {
-      return statSync(this.path(hostPath)).isFile();
-    } catch {
-      return false;
-    }
   }
 
   /** Entries of a directory, sorted; empty when it does not exist. */

@@ -19,6 +19,8 @@ export interface Plan {
   profile: string;
   /** The profile file. */
   file: string;
+  /** Every profile file read: the profile last, the bases it extends before it. */
+  files: string[];
   qemuVersion: string;
   /** The exact argv to exec, wrappers included. */
   argv: string[];
@@ -79,6 +81,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
   return {
     profile: loaded.name,
     file: loaded.file,
+    files: loaded.files,
     qemuVersion: formatQemuVersion(version),
     argv: args.flatMap((arg) => arg.words),
     steps: [],

@@ -19,7 +19,8 @@ export function renderShell(plan: Plan): string {
  * out, or with the base file that set them), and the rules that added or changed it.
  */
 export function renderExplain(plan: Plan): string {
-  const out: string[] = [];
+  const bases = plan.files.slice(0, -1).reverse();
+  const out = [`# ${plan.profile}: ${plan.file}${bases.length > 0 ? ` (extends ${bases.join(', ')})` : ''}, planned for QEMU ${plan.qemuVersion}`];
   for (const { text, arg } of commandLines(plan)) {
     const keys = arg.from.map((key) => (plan.keyOrigins[key] ? `${key} (${plan.keyOrigins[key]})` : key));
     out.push(keys.length > 0 ? `${text}  ← ${keys.join(', ')}` : text);

@@ -4,7 +4,7 @@
  * as `file:line:col: key: message`.
  */
 import { realpathSync } from 'node:fs';
-import { basename, relative, sep } from 'node:path';
+import { basename, dirname, relative, sep } from 'node:path';
 import * as v from 'valibot';
 import { ProfileError, byLocation, type Problem } from '../errors.js';
 import { extendsSearchPath, findProfile, profileSearchPath } from './find.js';
@@ -108,7 +108,7 @@ function readChain(file: string, searchPath: readonly string[], display: (file: 
     const parsed = parseProfileFile(current, shown, env);
     chain.push({ ...parsed, file: shown });
     current = parsed.extends
-      ? findProfile(parsed.extends.reference, extendsSearchPath(current, searchPath), current.slice(0, current.length - basename(current).length), { ...parsed.extends.where, key: 'extends' })
+      ? findProfile(parsed.extends.reference, extendsSearchPath(current, searchPath), dirname(current), { ...parsed.extends.where, key: 'extends' })
       : undefined;
   }
   return chain.reverse();

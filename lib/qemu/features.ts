@@ -20,7 +20,6 @@ export const FEATURES = {
   noHpet: { what: '-no-hpet', since: [0, 0], removed: [9, 0] },
   machineMemoryBackend: { what: '-machine memory-backend=', since: [5, 0] },
   aioIoUring: { what: 'aio=io_uring', since: [5, 0] },
-  queryCpusFast: { what: 'QMP query-cpus-fast', since: [2, 12] },
   'hv-vpindex': { what: 'hv-vpindex', since: [2, 5] },
   'hv-runtime': { what: 'hv-runtime', since: [2, 5] },
   'hv-reset': { what: 'hv-reset', since: [2, 5] },

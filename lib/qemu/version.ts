@@ -5,7 +5,7 @@ export interface QemuVersion {
   minor: number;
 }
 
-/** The oldest QEMU boot-vm plans for: it has query-cpus-fast and memory-backend-memfd. */
+/** The oldest QEMU boot-vm plans for: it has QMP query-cpus-fast (query-cpus is gone since 6.0), memory-backend-memfd and pcie-root-port. */
 export const OLDEST_QEMU: QemuVersion = { major: 2, minor: 12 };
 /** The newest QEMU whose rules boot-vm knows; planning assumes it when no version is known. */
 export const NEWEST_KNOWN_QEMU: QemuVersion = { major: 10, minor: 1 };

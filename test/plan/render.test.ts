@@ -30,6 +30,7 @@ t.test('the shell form reproduces the exact argv when a shell reads it', async (
 
 t.test('the explained form names the keys and rules behind each option', async (t) => {
   const text = renderExplain(planOn(join(REPO, 'profiles/mediapc.yaml'), 'z77-i5-2500', { qemuVersion: { major: 7, minor: 2 } }));
+  t.equal(text.split('\n')[0], '# mediapc: profiles/mediapc.yaml (extends profiles/windows-base.yaml), planned for QEMU 7.2', 'a header names the files read');
   t.match(text, /^chrt -r 1  ← pinning\.scheduler\.policy, pinning\.scheduler\.priority$/m);
   t.match(text, /^ {8}↳ hv-vpindex=on ← added: cpu\.hyperv\.synic needs it$/m, 'the rule that added hv-vpindex');
   t.match(text, /↳ -machine hpet=off ← rule: QEMU 7\.2 ≥ 5\.2 \(-no-hpet was removed in 9\.0\)/);
