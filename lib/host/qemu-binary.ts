@@ -5,8 +5,8 @@
  */
 import { accessSync, constants, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { cacheDir, fileStamp } from '../cache.js';
 import { parseQemuVersion, parseQemuVersionOutput, type QemuVersion } from '../qemu/version.js';
 
 /** The binary's absolute path, searching PATH for a bare name; undefined when not found. */
@@ -23,9 +23,7 @@ export function findExecutable(binary: string, env: NodeJS.ProcessEnv): string |
   return undefined;
 }
 
-function cacheFile(env: NodeJS.ProcessEnv): string {
-  return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'boot-vm', 'qemu-versions.json');
-}
+const cacheFile = (env: NodeJS.ProcessEnv) => join(cacheDir(env), 'qemu-versions.json');
 
 function readCache(file: string): Record<string, string> {
   try {
@@ -54,8 +52,7 @@ export function detectQemuVersion(binary: string, env: NodeJS.ProcessEnv): Detec
   const path = findExecutable(binary, env);
   if (path === undefined) return { problem: `${binary} was not found${binary.includes('/') ? '' : ' on PATH'}` };
   const real = realpathSync(path);
-  const stat = statSync(real);
-  const key = `${real}:${stat.size}:${stat.mtimeMs}:${stat.ino}`;
+  const key = fileStamp(real);
   const file = cacheFile(env);
   const cache = readCache(file);
   const cached = cache[key] === undefined ? undefined : parseQemuVersion(cache[key]);

@@ -4,26 +4,21 @@
  * compiled parser are exactly as they were (path, size, mtime, inode), so an edited profile or
  * a rebuilt boot-vm is always parsed afresh. Writing is best effort.
  */
-import { mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cacheDir, fileStamp } from '../cache.js';
 import { ProfileError } from '../errors.js';
 import { fnv1a32 } from '../hash.js';
 import { PARSER_FILE, parseYaml, type ParsedYaml } from './parse-yaml.js';
-
-const fileKey = (path: string) => {
-  const stat = statSync(path);
-  return `${path}:${stat.size}:${stat.mtimeMs}:${stat.ino}`;
-};
 
 /**
  * What the parse depends on besides the file: the compiled parser. Every `npm install` rebuilds
  * it (prepare), so a new yaml package or parser changes this key too. (Resolving the yaml
  * package itself here would cost more than the cache saves.)
  */
-const parserKey = () => fileKey(PARSER_FILE);
+const parserKey = () => fileStamp(PARSER_FILE);
 
-export const profileCacheDir = (env: NodeJS.ProcessEnv) => join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'boot-vm', 'profiles');
+export const profileCacheDir = (env: NodeJS.ProcessEnv) => join(cacheDir(env), 'profiles');
 
 /** JSON keeps strings, finite numbers, booleans, null, arrays and plain mappings exactly. */
 function isJsonExact(value: unknown): boolean {
@@ -43,7 +38,7 @@ interface Entry {
 export function readProfileFile(file: string, shown: string, env: NodeJS.ProcessEnv): ParsedYaml {
   let key: string;
   try {
-    key = `${fileKey(realpathSync(file))}|${parserKey()}`;
+    key = `${fileStamp(realpathSync(file))}|${parserKey()}`;
   } catch (error) {
     throw new ProfileError([{ file: shown, message: `cannot read the profile: ${(error as Error).message}` }]);
   }

@@ -7,6 +7,13 @@ import { arg, type Arg, type BuildInput } from './arg.js';
 
 const CHRT_POLICY = { rr: '-r', fifo: '-f', other: '-o', batch: '-b', idle: '-i' } as const;
 
+type Scheduler = NonNullable<NonNullable<BuildInput['profile']['pinning']>['scheduler']>;
+
+const isRealtime = (scheduler: Scheduler) => scheduler.policy === 'rr' || scheduler.policy === 'fifo';
+
+/** The profile's priority, or chrt's usual one: 1 for the real-time policies, 0 for the others. */
+const priorityOf = (scheduler: Scheduler) => scheduler.priority ?? (isRealtime(scheduler) ? 1 : 0);
+
 /** The CPUs QEMU's threads may run on in process mode: the vCPUs' and the emulator's. */
 export function processCpus({ profile }: BuildInput): number[] {
   const pinning = profile.pinning;
@@ -26,10 +33,9 @@ export function checkPinning({ profile, diagnostics }: BuildInput): void {
   });
   const scheduler = pinning.scheduler;
   if (scheduler) {
-    const realtime = scheduler.policy === 'rr' || scheduler.policy === 'fifo';
-    const priority = scheduler.priority ?? (realtime ? 1 : 0);
-    if (realtime && priority < 1) diagnostics.error('pinning.scheduler.priority', `${scheduler.policy} needs a priority from 1 to 99`);
-    if (!realtime && priority !== 0) diagnostics.error('pinning.scheduler.priority', `${scheduler.policy} takes priority 0 only`);
+    const priority = priorityOf(scheduler);
+    if (isRealtime(scheduler) && priority < 1) diagnostics.error('pinning.scheduler.priority', `${scheduler.policy} needs a priority from 1 to 99`);
+    if (!isRealtime(scheduler) && priority !== 0) diagnostics.error('pinning.scheduler.priority', `${scheduler.policy} takes priority 0 only`);
   }
 }
 
@@ -41,9 +47,7 @@ export function buildWrappers(input: BuildInput): Arg[] {
   const args: Arg[] = [];
   const scheduler = pinning.scheduler;
   if (scheduler) {
-    const realtime = scheduler.policy === 'rr' || scheduler.policy === 'fifo';
-    const priority = scheduler.priority ?? (realtime ? 1 : 0);
-    args.push(arg(['chrt', CHRT_POLICY[scheduler.policy], String(priority)], ['pinning.scheduler.policy', ...(scheduler.priority !== undefined ? ['pinning.scheduler.priority'] : [])], ['every QEMU thread inherits the policy']));
+    args.push(arg(['chrt', CHRT_POLICY[scheduler.policy], String(priorityOf(scheduler))], ['pinning.scheduler.policy', ...(scheduler.priority !== undefined ? ['pinning.scheduler.priority'] : [])], ['every QEMU thread inherits the policy']));
   }
   const cpus = formatCpuList(processCpus(input));
   const notes = pinning.emulator
