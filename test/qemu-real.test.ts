@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { readUefiFirmwares } from '../lib/host/firmware.js';
-import { detectQemuVersion } from '../lib/host/qemu-binary.js';
+import { detectQemuVersion } from '../lib/apply/probe-qemu.js';
 import { Sysroot } from '../lib/host/sysroot.js';
 import type { QemuVersion } from '../lib/qemu/version.js';
 import { parseSize } from '../lib/size.js';

@@ -1,4 +1,5 @@
 /** `boot-vm <profile>`: plans a VM from its profile and prints (dry-run) or runs the plan. */
+import { detectQemuVersion } from '../apply/probe-qemu.js';
 import { formatProblem, NotImplementedError, UsageError } from '../errors.js';
 import { Sysroot } from '../host/sysroot.js';
 import { buildPlan } from '../plan/plan.js';
@@ -58,7 +59,7 @@ export function bootVm(options: BootVmOptions, cwd: string, env: NodeJS.ProcessE
     sysroot: new Sysroot(options.sysroot ?? '/'),
     strict: options.sysroot !== undefined || !options.dryRun,
     launching: !options.dryRun,
-    env,
+    probeQemuVersion: (binary) => detectQemuVersion(binary, env),
     ...(qemuVersion ? { qemuVersion } : {}),
     ...(options.qemuBinary ? { qemuBinary: options.qemuBinary } : {}),
   });

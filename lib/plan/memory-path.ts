@@ -1,11 +1,10 @@
 import { readDefaultHugepageSize, readHugetlbMounts } from '../host/hugepages.js';
 import type { Sysroot } from '../host/sysroot.js';
 import type { Profile } from '../profile/schema.js';
+import type { HugepageDir } from '../qemu/arg.js';
 import { parseSize } from '../size.js';
 
-export interface MemoryPath {
-  path: string;
-  note: string;
+export interface MemoryPath extends HugepageDir {
   /** Set when no suitable hugetlbfs is mounted yet. */
   warning?: string;
 }

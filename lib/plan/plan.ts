@@ -1,6 +1,7 @@
 /**
- * Profile + host facts + QEMU version → Plan. Reads the host through the sysroot and never
- * writes: a dry-run renders the plan, a launch applies the very same plan.
+ * Profile + host facts + QEMU version → Plan. Reads the host through the sysroot, never writes
+ * and spawns nothing itself (the QEMU version probe is handed in): a dry-run renders the plan,
+ * a launch applies the very same plan.
  */
 import { InputError, byLocation, type Problem } from '../errors.js';
 import type { Sysroot } from '../host/sysroot.js';
@@ -12,7 +13,7 @@ import { Collector } from './diagnostics.js';
 import { resolveFirmware } from './firmware.js';
 import { checkHostCpus, checkHostDevices, checkHostFiles, checkHostHugepages } from './host-checks.js';
 import { resolveMemoryPath } from './memory-path.js';
-import { chooseQemuVersion } from './qemu-version.js';
+import { chooseQemuVersion, type QemuProbe } from './qemu-version.js';
 
 export interface Plan {
   /** The VM's name (the profile's file name). */
@@ -43,7 +44,8 @@ export interface PlanOptions {
   qemuVersion?: QemuVersion;
   /** Replaces `qemu.binary` (`--qemu-binary`). */
   qemuBinary?: string;
-  env: NodeJS.ProcessEnv;
+  /** Asks the binary its version when neither `qemuVersion` nor the profile gives one. */
+  probeQemuVersion: QemuProbe;
 }
 
 /** Builds the plan; throws `InputError` with every problem found when the profile cannot run here. */
@@ -52,7 +54,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
   const profile = options.qemuBinary ? { ...loaded.profile, qemu: { ...loaded.profile.qemu, binary: options.qemuBinary } } : loaded.profile;
   const diagnostics = new Collector(loaded.locate);
   const report = diagnostics.hostReporter(options.strict);
-  const { version, note: versionNote } = chooseQemuVersion(profile, options.qemuVersion, options.env, options.launching, diagnostics);
+  const { version, note: versionNote } = chooseQemuVersion(profile, options.qemuVersion, options.probeQemuVersion, options.launching, diagnostics);
   checkHostCpus(profile, sysroot, report);
   checkHostDevices(profile, sysroot, report);
   checkHostFiles(profile, sysroot, report);
@@ -60,17 +62,18 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
   const memoryPath = resolveMemoryPath(profile, sysroot);
   if (memoryPath?.warning) diagnostics.warn(profile.memory.path ? 'memory.path' : 'memory.hugepages', memoryPath.warning);
   const firmware = resolveFirmware(loaded.name, profile, version, sysroot, report, diagnostics);
-  const args = buildCommand(
+  const { wrappers, qemu } = buildCommand(
     {
       name: loaded.name,
       profile,
       version,
       diagnostics,
-      ...(memoryPath ? { memoryPath: memoryPath.path, memoryPathNote: memoryPath.note } : {}),
+      ...(memoryPath ? { hugepageDir: { path: memoryPath.path, note: memoryPath.note } } : {}),
       ...(firmware ? { firmware } : {}),
     },
     versionNote,
   );
+  const args = [...wrappers, ...qemu];
   if (diagnostics.errors.length > 0) throw new InputError(diagnostics.errors.sort(byLocation));
   const keyOrigins: Record<string, string> = {};
   for (const key of new Set(args.flatMap((arg) => arg.from))) {
@@ -86,7 +89,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
     argv: args.flatMap((arg) => arg.words),
     steps: [],
     args,
-    wrappers: args.findIndex((arg) => arg.from[0] === 'qemu.binary'),
+    wrappers: wrappers.length,
     keyOrigins,
     warnings: diagnostics.warnings.sort(byLocation),
   };

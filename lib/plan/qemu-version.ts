@@ -1,7 +1,9 @@
-import { detectQemuVersion } from '../host/qemu-binary.js';
 import type { Profile } from '../profile/schema.js';
 import type { Diagnostics } from '../qemu/arg.js';
-import { NEWEST_KNOWN_QEMU, OLDEST_QEMU, atLeast, formatQemuVersion, parseQemuVersion, type QemuVersion } from '../qemu/version.js';
+import { NEWEST_KNOWN_QEMU, OLDEST_QEMU, atLeast, formatQemuVersion, parseQemuVersion, type DetectedVersion, type QemuVersion } from '../qemu/version.js';
+
+/** Asks a QEMU binary its version (lib/apply/probe-qemu.ts; tests pass stand-ins). */
+export type QemuProbe = (binary: string) => DetectedVersion;
 
 export interface VersionChoice {
   version: QemuVersion;
@@ -10,10 +12,11 @@ export interface VersionChoice {
 }
 
 /**
- * The QEMU version to plan for: `--qemu-version`, else `qemu.version`, else asked of the binary.
- * When the binary cannot answer, a dry-run plans for the newest version boot-vm knows and says so.
+ * The QEMU version to plan for: `--qemu-version`, else `qemu.version`, else asked of the binary
+ * through `probe`. When the binary cannot answer, a dry-run plans for the newest version boot-vm
+ * knows and says so.
  */
-export function chooseQemuVersion(profile: Profile, cliVersion: QemuVersion | undefined, env: NodeJS.ProcessEnv, launching: boolean, diagnostics: Diagnostics): VersionChoice {
+export function chooseQemuVersion(profile: Profile, cliVersion: QemuVersion | undefined, probe: QemuProbe, launching: boolean, diagnostics: Diagnostics): VersionChoice {
   let choice: VersionChoice;
   let key = 'qemu.version';
   if (cliVersion) {
@@ -22,7 +25,7 @@ export function chooseQemuVersion(profile: Profile, cliVersion: QemuVersion | un
     choice = { version: parseQemuVersion(profile.qemu.version)!, note: 'QEMU version ← qemu.version' };
   } else {
     key = 'qemu.binary';
-    const detected = detectQemuVersion(profile.qemu.binary, env);
+    const detected = probe(profile.qemu.binary);
     if ('version' in detected) {
       choice = { version: detected.version, note: `QEMU ${formatQemuVersion(detected.version)} ← detected: ${detected.path} --version` };
     } else {

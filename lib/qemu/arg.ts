@@ -31,14 +31,19 @@ export interface ResolvedFirmware {
   source: string;
 }
 
+/** A hugetlbfs directory the plan settled on, with the note --explain shows for it. */
+export interface HugepageDir {
+  path: string;
+  note: string;
+}
+
 /** What the argv builders need: the profile, the QEMU version and facts the plan resolved on the host. */
 export interface BuildInput {
   name: string;
   profile: Profile;
   version: QemuVersion;
   diagnostics: Diagnostics;
-  /** hugetlbfs directory for a file-backed hugepage memory backend. */
-  memoryPath?: string;
-  memoryPathNote?: string;
+  /** The hugetlbfs directory for a file-backed hugepage memory backend, and how it was chosen. */
+  hugepageDir?: HugepageDir;
   firmware?: ResolvedFirmware;
 }

@@ -18,11 +18,18 @@ import { buildPassthrough } from './pcie.js';
 import { buildWrappers } from './pinning.js';
 import { buildPower } from './power.js';
 
-export function buildCommand(input: BuildInput, binaryNote: string): Arg[] {
+export interface Command {
+  /** `chrt`, `taskset`: the programs that exec QEMU. */
+  wrappers: Arg[];
+  /** The QEMU binary and its options. */
+  qemu: Arg[];
+}
+
+export function buildCommand(input: BuildInput, binaryNote: string): Command {
   checkBootIndexes(input);
   const memoryBackend = chooseMemoryBackend(input);
-  return [
-    ...buildWrappers(input),
+  const wrappers = buildWrappers(input);
+  const qemu = [
     arg([input.profile.qemu.binary], ['qemu.binary'], [binaryNote]),
     ...buildIdentity(input),
     ...buildMachine(input, memoryBackend),
@@ -39,4 +46,5 @@ export function buildCommand(input: BuildInput, binaryNote: string): Arg[] {
     ...buildControl(input),
     ...buildExtraArgs(input),
   ];
+  return { wrappers, qemu };
 }

@@ -13,7 +13,7 @@ export interface MemoryBackend {
 }
 
 /** The explicit memory backend the profile needs, or undefined when plain `-m` is enough. */
-export function chooseMemoryBackend({ profile, memoryPath, memoryPathNote, diagnostics }: BuildInput): MemoryBackend | undefined {
+export function chooseMemoryBackend({ profile, hugepageDir, diagnostics }: BuildInput): MemoryBackend | undefined {
   const memory = profile.memory;
   const common: PropList = [
     ['id', MEMORY_BACKEND_ID],
@@ -35,9 +35,9 @@ export function chooseMemoryBackend({ profile, memoryPath, memoryPathNote, diagn
     }
     return {
       type: 'memory-backend-file',
-      props: [...common, ['mem-path', memoryPath], ...tail],
+      props: [...common, ['mem-path', hugepageDir?.path], ...tail],
       from: [...from, 'memory.hugepages', ...(memory.path ? ['memory.path'] : [])],
-      notes: memoryPathNote ? [memoryPathNote] : [],
+      notes: hugepageDir ? [hugepageDir.note] : [],
     };
   }
   if (backend === 'file') {

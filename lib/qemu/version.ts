@@ -26,3 +26,6 @@ export const formatQemuVersion = (version: QemuVersion) => `${version.major}.${v
 
 export const atLeast = (version: QemuVersion, major: number, minor: number) =>
   version.major > major || (version.major === major && version.minor >= minor);
+
+/** What asking a QEMU binary its version gave: the version, or why there is none. */
+export type DetectedVersion = { version: QemuVersion; path: string } | { problem: string };

@@ -1,16 +1,15 @@
-import { join } from 'node:path';
 import t from 'tap';
 import { InputError } from '../../lib/errors.js';
 import { buildPlan, type PlanOptions } from '../../lib/plan/plan.js';
 import { loadProfile } from '../../lib/profile/load.js';
 import { NEWEST_KNOWN_QEMU, formatQemuVersion } from '../../lib/qemu/version.js';
-import { host } from '../fixtures/helpers.js';
-import { tree, writeScript } from '../fixtures/trees.js';
+import { host, noQemu } from '../fixtures/helpers.js';
+import { tree } from '../fixtures/trees.js';
 
 const NOTHING_ON_PATH = { PATH: '', HOME: '/nonexistent' };
 
 function plan(dir: string, name: string, options: Partial<PlanOptions> = {}) {
-  return buildPlan(loadProfile(name, { cwd: dir, env: NOTHING_ON_PATH }), { sysroot: host('lab'), strict: true, launching: false, env: NOTHING_ON_PATH, qemuVersion: { major: 7, minor: 2 }, ...options });
+  return buildPlan(loadProfile(name, { cwd: dir, env: NOTHING_ON_PATH }), { sysroot: host('lab'), strict: true, launching: false, probeQemuVersion: noQemu, qemuVersion: { major: 7, minor: 2 }, ...options });
 }
 
 function thrown(body: () => unknown): unknown {
@@ -73,14 +72,14 @@ t.test('warnings are returned with the plan, sorted by position', async (t) => {
   const result = plan(dir, 'vm.yaml', { qemuVersion: undefined });
   t.strictSame(result.warnings, [
     { file: 'vm.yaml', line: 1, column: 42, key: 'memory.path', message: '/srv/huge is not a mounted hugetlbfs with pagesize=1G (mount -t hugetlbfs -o pagesize=1G hugetlbfs /srv/huge)' },
-    { file: 'vm.yaml', line: 2, column: 17, key: 'qemu.binary', message: `/opt/qemu was not found; planning for QEMU ${formatQemuVersion(NEWEST_KNOWN_QEMU)} (give --qemu-version X.Y to plan for another)` },
+    { file: 'vm.yaml', line: 2, column: 17, key: 'qemu.binary', message: `/opt/qemu was not found on PATH; planning for QEMU ${formatQemuVersion(NEWEST_KNOWN_QEMU)} (give --qemu-version X.Y to plan for another)` },
   ], 'the version warning is found first but written last');
 });
 
 t.test('a missing hugetlbfs mount is a warning about memory.hugepages', async (t) => {
   const dir = tree(t, { 'vm.yaml': 'memory: { size: 2G, hugepages: 1G }\n' });
   t.strictSame(
-    buildPlan(loadProfile('vm.yaml', { cwd: dir, env: NOTHING_ON_PATH }), { sysroot: host('z77-i5-2500'), strict: true, launching: false, env: NOTHING_ON_PATH, qemuVersion: { major: 7, minor: 2 } }).warnings,
+    buildPlan(loadProfile('vm.yaml', { cwd: dir, env: NOTHING_ON_PATH }), { sysroot: host('z77-i5-2500'), strict: true, launching: false, probeQemuVersion: noQemu, qemuVersion: { major: 7, minor: 2 } }).warnings,
     [{ file: 'vm.yaml', line: 1, column: 32, key: 'memory.hugepages', message: 'no hugetlbfs with pagesize=1G is mounted; QEMU needs one at /dev/hugepages1G (mount -t hugetlbfs -o pagesize=1G hugetlbfs /dev/hugepages1G)' }],
   );
 });
@@ -103,12 +102,15 @@ t.test('strict=false keeps profile errors errors', async (t) => {
 });
 
 t.test('--qemu-binary replaces qemu.binary, in the argv and for detection', async (t) => {
-  const bin = tree(t, {});
-  const fake = writeScript(bin, 'qemu-9', 'echo "QEMU emulator version 9.2.0"');
   const dir = tree(t, { 'vm.yaml': 'qemu: { binary: qemu-system-x86_64 }\nmemory: { size: 1G }\n' });
-  const env = { PATH: '', HOME: join(bin, 'home'), XDG_CACHE_HOME: join(bin, 'cache') };
-  const result = buildPlan(loadProfile('vm.yaml', { cwd: dir, env }), { sysroot: host('lab'), strict: true, launching: true, env, qemuBinary: fake });
-  t.equal(result.argv[0], fake);
+  const asked: string[] = [];
+  const probeQemuVersion = (binary: string) => {
+    asked.push(binary);
+    return { version: { major: 9, minor: 2 }, path: binary };
+  };
+  const result = buildPlan(loadProfile('vm.yaml', { cwd: dir, env: NOTHING_ON_PATH }), { sysroot: host('lab'), strict: true, launching: true, probeQemuVersion, qemuBinary: '/opt/qemu-9' });
+  t.equal(result.argv[0], '/opt/qemu-9');
+  t.strictSame(asked, ['/opt/qemu-9'], 'the replacement is the binary asked');
   t.equal(result.qemuVersion, '9.2');
   t.strictSame(result.warnings, []);
 });

@@ -31,10 +31,12 @@ t.test('every option in the fixed order, extraArgs last', async (t) => {
       pinning: { vcpus: '2-3', scheduler: { policy: 'fifo' } },
       machine: { type: 'q35' },
     },
-    { name: 'win', version: '7.2', memoryPath: '/dev/hugepages', firmware },
+    { name: 'win', version: '7.2', hugepageDir: { path: '/dev/hugepages', note: 'mem-path ← the host\'s hugetlbfs mount with pagesize=2M' }, firmware },
   );
-  const args = buildCommand(input, 'version ← --qemu-version');
+  const { wrappers, qemu } = buildCommand(input, 'version ← --qemu-version');
+  const args = [...wrappers, ...qemu];
   t.strictSame(input.diagnostics.errors, []);
+  t.strictSame(wrappers.map((arg) => arg.words[0]), ['chrt', 'taskset'], 'the wrappers, apart from QEMU');
   t.strictSame(words(args), [
     'chrt', '-f', '1',
     'taskset', '-c', '2-3',
@@ -73,7 +75,9 @@ t.test('every option in the fixed order, extraArgs last', async (t) => {
 
 t.test('the smallest profile: the binary first, no wrappers, -nodefaults and -no-user-config early', async (t) => {
   const input = buildInput({ qemu: { binary: '/opt/qemu/bin/qemu-system-x86_64' } }, { name: 'min' });
-  t.strictSame(words(buildCommand(input, '')), [
+  const command = buildCommand(input, '');
+  t.strictSame(command.wrappers, []);
+  t.strictSame(words(command.qemu), [
     '/opt/qemu/bin/qemu-system-x86_64',
     '-name', 'guest=min,debug-threads=on',
     '-nodefaults',
@@ -93,7 +97,7 @@ t.test('the smallest profile: the binary first, no wrappers, -nodefaults and -no
 
 t.test('before 5.0 the memory backend is attached by -numa right after -object', async (t) => {
   const input = buildInput({ memory: { size: '2G', backend: 'memfd' } }, { version: '4.2' });
-  const argv = words(buildCommand(input, ''));
+  const argv = words(buildCommand(input, '').qemu);
   t.equal(argv[argv.indexOf('-machine') + 1], 'q35,accel=kvm,vmport=off,dump-guest-core=off');
   t.strictSame(argv.slice(argv.indexOf('-m'), argv.indexOf('-m') + 6), ['-m', '2G', '-object', 'memory-backend-memfd,id=mem,size=2G', '-numa', 'node,nodeid=0,memdev=mem']);
 });

@@ -11,12 +11,12 @@ const backendOf = (memory: ProfileData['memory'], options: InputOptions = {}) =>
 };
 
 t.test('hugepages with a file backend use the hugetlbfs directory the plan resolved', async (t) => {
-  const { object, backend, errors } = backendOf({ size: '8G', hugepages: '1G', prealloc: true }, { memoryPath: '/dev/hugepages1G', memoryPathNote: 'mem-path ← the host\'s hugetlbfs mount with pagesize=1G' });
+  const { object, backend, errors } = backendOf({ size: '8G', hugepages: '1G', prealloc: true }, { hugepageDir: { path: '/dev/hugepages1G', note: 'mem-path ← the host\'s hugetlbfs mount with pagesize=1G' } });
   t.equal(object, 'memory-backend-file,id=mem,size=8G,mem-path=/dev/hugepages1G,prealloc=on');
   t.strictSame(backend!.from, ['memory.size', 'memory.prealloc', 'memory.hugepages']);
   t.strictSame(backend!.notes, ["mem-path ← the host's hugetlbfs mount with pagesize=1G"]);
   t.strictSame(errors, []);
-  t.strictSame(backendOf({ size: '2G', hugepages: '2M', path: '/mnt/huge' }, { memoryPath: '/mnt/huge' }).backend!.from, ['memory.size', 'memory.hugepages', 'memory.path']);
+  t.strictSame(backendOf({ size: '2G', hugepages: '2M', path: '/mnt/huge' }, { hugepageDir: { path: '/mnt/huge', note: 'mem-path ← memory.path' } }).backend!.from, ['memory.size', 'memory.hugepages', 'memory.path']);
 });
 
 t.test('hugepages with the memfd backend', async (t) => {
@@ -42,10 +42,10 @@ t.test('a file backend without hugepages needs memory.path', async (t) => {
 });
 
 t.test('the size must be a whole number of huge pages', async (t) => {
-  t.strictSame(backendOf({ size: '1025M', hugepages: '2M' }, { memoryPath: '/dev/hugepages' }).errors, [{ key: 'memory.size', message: '1025M is not a whole number of 2M huge pages' }]);
-  t.strictSame(backendOf({ size: '1536M', hugepages: '1G' }, { memoryPath: '/dev/hugepages1G' }).errors, [{ key: 'memory.size', message: '1536M is not a whole number of 1G huge pages' }]);
+  t.strictSame(backendOf({ size: '1025M', hugepages: '2M' }, { hugepageDir: { path: '/dev/hugepages', note: 'mem-path ← memory.path' } }).errors, [{ key: 'memory.size', message: '1025M is not a whole number of 2M huge pages' }]);
+  t.strictSame(backendOf({ size: '1536M', hugepages: '1G' }, { hugepageDir: { path: '/dev/hugepages1G', note: 'mem-path ← memory.path' } }).errors, [{ key: 'memory.size', message: '1536M is not a whole number of 1G huge pages' }]);
   t.strictSame(backendOf({ size: '1026M', hugepages: '2M', backend: 'memfd' }).errors, [], '1026M is 513 pages of 2M');
-  t.strictSame(backendOf({ size: '3G', hugepages: '1G' }, { memoryPath: '/dev/hugepages1G' }).errors, []);
+  t.strictSame(backendOf({ size: '3G', hugepages: '1G' }, { hugepageDir: { path: '/dev/hugepages1G', note: 'mem-path ← memory.path' } }).errors, []);
 });
 
 const memoryArgs = (memory: ProfileData['memory'], at: string) => {

@@ -1,13 +1,14 @@
 /**
- * Finds the QEMU binary and asks it its version. Running `--version` changes nothing on the
- * host, so it lives here with the other host facts; the answer is cached per binary
- * (path, size, mtime, inode) so a dry-run does not pay for a QEMU start every time.
+ * Finds the QEMU binary and asks it its version. It spawns QEMU and writes a cache, so it is
+ * apply code: planning never calls it itself, the CLI hands it to the plan, which asks only
+ * when neither --qemu-version nor qemu.version says. The answer is cached per binary (path,
+ * size, mtime, inode) so a dry-run does not pay for a QEMU start every time.
  */
 import { accessSync, constants, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 import { cacheDir, fileStamp } from '../cache.js';
-import { parseQemuVersion, parseQemuVersionOutput, type QemuVersion } from '../qemu/version.js';
+import { parseQemuVersion, parseQemuVersionOutput, type DetectedVersion } from '../qemu/version.js';
 
 /** The binary's absolute path, searching PATH for a bare name; undefined when not found. */
 export function findExecutable(binary: string, env: NodeJS.ProcessEnv): string | undefined {
@@ -44,8 +45,6 @@ function writeCache(file: string, cache: Record<string, string>): void {
     // ignore: the cache is an optimisation
   }
 }
-
-export type DetectedVersion = { version: QemuVersion; path: string } | { problem: string };
 
 /** Runs `<binary> --version` (or reads the cached answer for this exact binary). */
 export function detectQemuVersion(binary: string, env: NodeJS.ProcessEnv): DetectedVersion {

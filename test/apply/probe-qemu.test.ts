@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { detectQemuVersion, findExecutable } from '../../lib/host/qemu-binary.js';
+import { detectQemuVersion, findExecutable } from '../../lib/apply/probe-qemu.js';
 import { tree, writeScript } from '../fixtures/trees.js';
 
 const VERSION_OUTPUT = 'echo "QEMU emulator version 8.2.2 (Debian 1:8.2.2+ds-0ubuntu1)"\necho "Copyright (c) 2003-2023 Fabrice Bellard and the QEMU Project developers"';
