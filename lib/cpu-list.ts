@@ -27,3 +27,11 @@ export function formatCpuList(cpus: Iterable<number>): string {
   }
   return parts.join(',');
 }
+
+/** A CPU mask in hex as sysfs cpumask files take it, 32-bit groups comma-separated: [0, 1] → `3`. */
+export function formatCpuMask(cpus: Iterable<number>): string {
+  const groups: number[] = [];
+  for (const cpu of cpus) groups[cpu >> 5] = ((groups[cpu >> 5] ?? 0) | (1 << (cpu & 31))) >>> 0;
+  const hex = Array.from(groups, (group) => (group ?? 0).toString(16)).reverse();
+  return hex.map((group, i) => (i === 0 ? group : group.padStart(8, '0'))).join(',') || '0';
+}

@@ -67,3 +67,9 @@ export class UsageError extends InputError {
 
 /** A part of boot-vm that is planned but not built yet. */
 export class NotImplementedError extends BootVmError {}
+
+/** A host step failed while applying; what was done before it has been undone. Exit code 1. */
+export class StepFailedError extends BootVmError {}
+
+/** The host is not in a state to start: a live or leftover journal, a VM still running. Exit code 1. */
+export class HostStateError extends BootVmError {}

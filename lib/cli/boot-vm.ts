@@ -1,11 +1,10 @@
-/** `boot-vm <profile>`: plans a VM from its profile and prints (dry-run) or runs the plan. */
-import { detectQemuVersion } from '../apply/probe-qemu.js';
-import { formatProblem, NotImplementedError, UsageError } from '../errors.js';
-import { Sysroot } from '../host/sysroot.js';
-import { buildPlan } from '../plan/plan.js';
+/** `boot-vm <profile>`: plans a VM from its profile and prints (dry-run) or applies the plan and runs QEMU. */
+import { launchVm } from '../apply/launch.js';
+import { nodeHostIo } from '../apply/host-io.js';
+import { createLogger, type LogMode } from '../apply/log.js';
+import { UsageError } from '../errors.js';
 import { renderExplain, renderJson, renderShell } from '../plan/render.js';
-import { loadProfile } from '../profile/load.js';
-import { parseQemuVersion } from '../qemu/version.js';
+import { planProfile } from './plan-profile.js';
 
 // What scripts/boot-vm.mjs needs besides bootVm, minimist included, so that it loads one
 // module (this one, bundled: see scripts/build-bundles.mjs).
@@ -15,20 +14,31 @@ export { UsageError } from '../errors.js';
 
 export const BOOT_VM_USAGE = `Usage: boot-vm <profile> [--dry-run [--json] [--explain]] [options]
 
-Boots the VM a profile describes. <profile> is a name looked up as <name>.yaml in
-./profiles, then $BOOT_VM_PROFILES (colon-separated), then /etc/boot-vm/profiles;
-or a path ending in .yaml.
+Boots the VM a profile describes: applies the host steps in order (journaled in
+/run/boot-vm/<profile>.journal), runs QEMU, and undoes the steps in reverse when it exits.
+<profile> is a name looked up as <name>.yaml in ./profiles, then $BOOT_VM_PROFILES
+(colon-separated), then /etc/boot-vm/profiles; or a path ending in .yaml.
 
-  -n, --dry-run          print the plan (the exact command line) and change nothing
-      --json             with --dry-run: {"profile", "qemuVersion", "argv", "steps"}
+  -n, --dry-run          print the plan (host steps with their undo, the exact command line)
+                         and change nothing
+      --json             with --dry-run: {"profile", "qemuVersion", "argv", "steps"};
+                         when launching: one JSON object per log line on stderr
       --explain          with --dry-run: beside each option, the profile keys and rules behind it
-      --sysroot DIR      read host facts (/sys, /proc, /dev, /run) under DIR; what DIR's host
-                         lacks is then an error, not a warning
+  -q, --quiet            when launching: print only failures and warnings
+      --sysroot DIR      the host's /sys, /proc, /dev and /run are under DIR; what DIR's host
+                         lacks is then an error, not a warning. Launching against DIR changes
+                         files under DIR only, logs host commands (modprobe, mount, chrt…)
+                         instead of running them, and runs only the QEMU binary
       --qemu-version X.Y plan for this QEMU version instead of asking the binary
       --qemu-binary PATH use this QEMU binary instead of the profile's qemu.binary
   -h, --help             show this help
 
-Exit status: 0 done, 2 bad input (profile, arguments, or a host that does not fit).
+Ctrl-C or SIGTERM stops QEMU (a second one kills it); the host is put back either way.
+After a crash, scripts/teardown.mjs <profile> puts it back.
+
+Exit status: QEMU's status after a launch, 0 after a dry-run; 1 when a host step fails (what
+was done is undone) or the VM is already running; 2 bad input (profile, arguments, or a host
+that does not fit), with nothing changed.
 `;
 
 export interface BootVmOptions {
@@ -36,6 +46,7 @@ export interface BootVmOptions {
   dryRun: boolean;
   json: boolean;
   explain: boolean;
+  quiet: boolean;
   sysroot?: string;
   qemuVersion?: string;
   qemuBinary?: string;
@@ -45,28 +56,25 @@ export interface BootVmResult {
   stdout: string;
   /** Warnings, one formatted line each, for stderr. */
   warnings: string[];
+  /** Set after a launch: QEMU's exit status. */
+  status?: number;
 }
 
-export function bootVm(options: BootVmOptions, cwd: string, env: NodeJS.ProcessEnv): BootVmResult {
-  if ((options.json || options.explain) && !options.dryRun) throw new UsageError('--json and --explain go with --dry-run');
-  let qemuVersion;
-  if (options.qemuVersion !== undefined) {
-    qemuVersion = parseQemuVersion(options.qemuVersion);
-    if (!qemuVersion) throw new UsageError(`--qemu-version: expected a version like 7.2, got "${options.qemuVersion}"`);
+/** Plans; for a dry-run returns the rendering, else applies the plan (warnings go out first, through `warn`). */
+export async function bootVm(options: BootVmOptions, cwd: string, env: NodeJS.ProcessEnv, warn: (line: string) => void = () => {}): Promise<BootVmResult> {
+  if (options.explain && !options.dryRun) throw new UsageError('--explain goes with --dry-run');
+  if (options.quiet && options.dryRun) throw new UsageError('--quiet goes with a launch, not --dry-run');
+  if (options.quiet && options.json) throw new UsageError('--quiet and --json are two log formats; choose one');
+  const strict = options.sysroot !== undefined || !options.dryRun;
+  const { plan, sysroot, warnings } = planProfile({ ...options, strict, launching: !options.dryRun }, cwd, env);
+  if (options.dryRun) {
+    const stdout = options.json ? renderJson(plan, options.explain) : options.explain ? renderExplain(plan) : renderShell(plan);
+    return { stdout, warnings };
   }
-  const loaded = loadProfile(options.profile, { cwd, env });
-  const plan = buildPlan(loaded, {
-    sysroot: new Sysroot(options.sysroot ?? '/'),
-    strict: options.sysroot !== undefined || !options.dryRun,
-    launching: !options.dryRun,
-    probeQemuVersion: (binary) => detectQemuVersion(binary, env),
-    ...(qemuVersion ? { qemuVersion } : {}),
-    ...(options.qemuBinary ? { qemuBinary: options.qemuBinary } : {}),
-  });
-  const warnings = plan.warnings.map((warning) => `warning: ${formatProblem(warning)}`);
-  if (!options.dryRun) {
-    throw new NotImplementedError(`${loaded.file}: the plan is valid, but launching is not implemented yet; use --dry-run to print the command line`);
-  }
-  const stdout = options.json ? renderJson(plan, options.explain) : options.explain ? renderExplain(plan) : renderShell(plan);
-  return { stdout, warnings };
+  for (const warning of warnings) warn(warning);
+  const mode: LogMode = options.json ? 'json' : options.quiet ? 'quiet' : 'text';
+  const log = createLogger({ mode, total: plan.steps.length });
+  if (!sysroot.isLive) log.info(`launching against ${sysroot.root}: its files change, host commands are logged, only QEMU runs`);
+  const { status } = await launchVm(plan, { sysroot, io: nodeHostIo, log, env });
+  return { stdout: '', warnings: [], status };
 }

@@ -47,3 +47,19 @@ export function readHugetlbMounts(sysroot: Sysroot): HugetlbMount[] {
   }
   return mounts;
 }
+
+export interface HugepagePool {
+  /** The directory holding nr_hugepages and free_hugepages for this size (and node). */
+  dir: string;
+  total: number;
+  free: number;
+}
+
+/** The pool of pages of `pageSize` bytes, host-wide or on one NUMA node; undefined when the host has no such pool. */
+export function readHugepagePool(sysroot: Sysroot, pageSize: number, node?: number): HugepagePool | undefined {
+  const base = node === undefined ? '/sys/kernel/mm/hugepages' : `/sys/devices/system/node/node${node}/hugepages`;
+  const dir = `${base}/hugepages-${pageSize / KIB}kB`;
+  const total = Number(sysroot.readText(`${dir}/nr_hugepages`)?.trim());
+  const free = Number(sysroot.readText(`${dir}/free_hugepages`)?.trim());
+  return Number.isInteger(total) && Number.isInteger(free) ? { dir, total, free } : undefined;
+}

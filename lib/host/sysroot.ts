@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
@@ -26,6 +26,15 @@ export class Sysroot {
   readText(hostPath: string): string | undefined {
     try {
       return readFileSync(this.path(hostPath), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A symlink's target as written, or undefined when it is not a link. */
+  readLink(hostPath: string): string | undefined {
+    try {
+      return readlinkSync(this.path(hostPath));
     } catch {
       return undefined;
     }

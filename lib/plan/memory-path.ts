@@ -5,8 +5,10 @@ import type { HugepageDir } from '../qemu/arg.js';
 import { parseSize } from '../size.js';
 
 export interface MemoryPath extends HugepageDir {
-  /** Set when no suitable hugetlbfs is mounted yet. */
+  /** Set when no suitable hugetlbfs is mounted yet: what to do about it. */
   warning?: string;
+  /** No hugetlbfs of the right page size is mounted at `path` yet. */
+  unmounted?: true;
 }
 
 /**
@@ -23,7 +25,7 @@ export function resolveMemoryPath(profile: Profile, sysroot: Sysroot): MemoryPat
     return {
       path,
       note: `mem-path ← memory.path`,
-      ...(mounted ? {} : { warning: `${path} is not a mounted hugetlbfs with pagesize=${hugepages} (mount -t hugetlbfs -o pagesize=${hugepages} hugetlbfs ${path})` }),
+      ...(mounted ? {} : { unmounted: true, warning: `${path} is not a mounted hugetlbfs with pagesize=${hugepages} (mount -t hugetlbfs -o pagesize=${hugepages} hugetlbfs ${path})` }),
     };
   }
   const mount = mounts.find((candidate) => candidate.pageSize === pageSize);
@@ -33,6 +35,7 @@ export function resolveMemoryPath(profile: Profile, sysroot: Sysroot): MemoryPat
   return {
     path: conventional,
     note: `mem-path ← assumed: no hugetlbfs with pagesize=${hugepages} is mounted yet`,
+    unmounted: true,
     warning: `no hugetlbfs with pagesize=${hugepages} is mounted; QEMU needs one at ${conventional} (mount -t hugetlbfs -o pagesize=${hugepages} hugetlbfs ${conventional})`,
   };
 }

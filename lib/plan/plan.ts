@@ -14,6 +14,8 @@ import { resolveFirmware } from './firmware.js';
 import { checkHostCpus, checkHostDevices, checkHostFiles, checkHostHugepages } from './host-checks.js';
 import { resolveMemoryPath } from './memory-path.js';
 import { chooseQemuVersion, type QemuProbe } from './qemu-version.js';
+import type { Step } from './step.js';
+import { buildSteps } from './steps/index.js';
 
 export interface Plan {
   /** The VM's name (the profile's file name). */
@@ -25,8 +27,10 @@ export interface Plan {
   qemuVersion: string;
   /** The exact argv to exec, wrappers included. */
   argv: string[];
-  /** Host preparation steps; none yet (the host-preparation issue adds them). */
-  steps: [];
+  /** The host's root the plan was made for: `/`, or the tree given with --sysroot. */
+  sysroot: string;
+  /** Host steps in order: prepare, launch (just before QEMU starts), running (once it has). */
+  steps: Step[];
   /** The argv grouped by option, with the profile keys and rules behind each. */
   args: Arg[];
   /** How many of `args` are wrappers (chrt, taskset) before the QEMU binary. */
@@ -60,7 +64,9 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
   checkHostFiles(profile, sysroot, report);
   checkHostHugepages(profile, sysroot, report);
   const memoryPath = resolveMemoryPath(profile, sysroot);
-  if (memoryPath?.warning) diagnostics.warn(profile.memory.path ? 'memory.path' : 'memory.hugepages', memoryPath.warning);
+  // The mount step mounts it when host preparation is on; otherwise the user has to.
+  if (memoryPath?.warning && !profile.host.hugepages) diagnostics.warn(profile.memory.path ? 'memory.path' : 'memory.hugepages', memoryPath.warning);
+  const steps = buildSteps({ name: loaded.name, profile, sysroot, report, ...(memoryPath ? { memoryPath } : {}) });
   const firmware = resolveFirmware(loaded.name, profile, version, sysroot, report, diagnostics);
   const { wrappers, qemu } = buildCommand(
     {
@@ -87,7 +93,8 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
     files: loaded.files,
     qemuVersion: formatQemuVersion(version),
     argv: args.flatMap((arg) => arg.words),
-    steps: [],
+    sysroot: sysroot.root,
+    steps,
     args,
     wrappers: wrappers.length,
     keyOrigins,

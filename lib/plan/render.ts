@@ -2,6 +2,8 @@
 import type { Arg } from '../qemu/arg.js';
 import { shellQuote } from '../qemu/shell-quote.js';
 import type { Plan } from './plan.js';
+import { renderSteps } from './render-steps.js';
+import { wrapperWords } from './step.js';
 
 const OPTION_INDENT = '    ';
 
@@ -9,9 +11,29 @@ function commandLines(plan: Plan): { text: string; arg: Arg }[] {
   return plan.args.map((arg, i) => ({ text: (i > plan.wrappers ? OPTION_INDENT : '') + arg.words.map(shellQuote).join(' '), arg }));
 }
 
-/** One option per line with `\` continuations, like the blog's boot script; pastes into a shell as is. */
+/** The command as started: the launch steps' wrappers, then one option per line with `\` continuations. */
+export function renderCommand(plan: Plan): string {
+  const wrappers = wrapperWords(plan.steps);
+  const lines = [...(wrappers.length > 0 ? [wrappers.map(shellQuote).join(' ')] : []), ...commandLines(plan).map((line) => line.text)];
+  return lines.join(' \\\n') + '\n';
+}
+
+/**
+ * The whole plan as the blog's scripts would have it: host steps (`# n phase: title`, their lines,
+ * `# undo:` lines), the command under a `# QEMU` line, then the steps that run once QEMU has started.
+ */
 export function renderShell(plan: Plan): string {
-  return commandLines(plan).map((line) => line.text).join(' \\\n') + '\n';
+  if (plan.steps.length === 0) return renderCommand(plan);
+  const before = plan.steps.filter((step) => step.phase !== 'running');
+  const after = plan.steps.filter((step) => step.phase === 'running');
+  const lines = [
+    `# ${plan.profile}: ${plan.steps.length} host step${plan.steps.length > 1 ? 's' : ''} on ${plan.sysroot}; each change is undone, in reverse, when QEMU exits`,
+    ...renderSteps(before, plan.sysroot),
+    '# QEMU',
+    renderCommand(plan).trimEnd(),
+    ...renderSteps(after, plan.sysroot),
+  ];
+  return lines.join('\n') + '\n';
 }
 
 /**

@@ -225,6 +225,39 @@ const display = v.union(
   'expected none, gtk, sdl or { vnc: "127.0.0.1:0" }',
 );
 
+const sysctlKey = () => v.pipe(v.string(), v.regex(/^[a-z0-9_]+(\.[a-z0-9_-]+)+$/, 'expected a sysctl key like vm.stat_interval'));
+const sysctlValue = () => v.pipe(v.union([v.string(), v.number()], 'expected a value'), v.transform(String), v.check((value) => !/[\n\0]/.test(value), 'expected a one-line value'));
+const sysctls = () => v.pipe(v.record(sysctlKey(), sysctlValue(), 'expected a mapping of sysctl keys to values'), v.check((record) => Object.keys(record).length > 0, 'expected at least one sysctl'));
+const command = () => v.pipe(v.array(text(), 'expected a command as a list of words'), v.minLength(1, 'expected a command as a list of words'));
+
+/** One user step from `host.steps`, applied after the built-in prepare steps, in order. */
+const userStep = v.union(
+  [
+    v.strictObject({ write: mapping({ path: path(), value: sysctlValue() }) }),
+    v.strictObject({ sysctl: sysctls() }),
+    v.strictObject({ run: command(), undo: v.optional(command()) }),
+  ],
+  'expected one of { write: { path, value } }, { sysctl: { key: value } } or { run: [command…], undo: [command…] }',
+);
+
+/** Host preparation: which built-in steps run (see profiles/README.md for their defaults). */
+const host = mapping({
+  modules: v.optional(bool(), true),
+  ignoreMsrs: v.optional(bool(), false),
+  unbindConsoles: v.optional(v.union([v.literal('auto'), bool()], 'expected auto, true or false'), 'auto'),
+  bindVfio: v.optional(bool(), true),
+  bindMethod: v.optional(v.picklist(['driver-override', 'new-id'], 'expected driver-override or new-id'), 'driver-override'),
+  rescan: v.optional(bool(), false),
+  hugepages: v.optional(bool(), true),
+  memlock: v.optional(bool(), true),
+  governor: v.optional(v.union([v.literal(false), v.pipe(v.string(), v.regex(/^[a-z]+$/))], 'expected a governor name like performance, or false')),
+  irqAffinity: v.optional(bool()),
+  shield: v.optional(v.union([bool(), v.picklist(['systemd', 'cgroup'])], 'expected true, false, systemd or cgroup'), false),
+  sysctl: v.optional(sysctls()),
+  writebackCpus: v.optional(cpuList()),
+  steps: v.optional(v.array(userStep, 'expected a list of steps'), []),
+});
+
 export const profileSchema = mapping({
   description: v.optional(v.string('expected a string')),
   extends: v.optional(text()),
@@ -246,6 +279,7 @@ export const profileSchema = mapping({
   qmp: v.optional(path()),
   daemonize: v.optional(bool(), false),
   extraArgs: v.optional(v.array(v.string('expected a string'), 'expected a list of arguments'), []),
+  host: v.optional(host, {}),
 });
 
 /** A validated profile, defaults filled in, sizes in bytes, CPU lists expanded. */
@@ -254,3 +288,5 @@ export type PassthroughDevice = Profile['passthrough'][number];
 export type Disk = Profile['disks'][number];
 export type Nic = Profile['network'][number];
 export type Hyperv = Profile['cpu']['hyperv'];
+export type HostSettings = Profile['host'];
+export type UserStep = HostSettings['steps'][number];

@@ -1,0 +1,149 @@
+/** Does one planned action on the host and journals it; undoes a journaled one. */
+import { basename } from 'node:path';
+import type { Sysroot } from '../host/sysroot.js';
+import { restoredText } from '../plan/render-steps.js';
+import type { Action, Step, StepAction } from '../plan/step.js';
+import { describeError, type HostIo } from './host-io.js';
+import type { Journal, JournalEntry } from './journal.js';
+import type { Logger } from './log.js';
+import { pollUntil } from './poll.js';
+
+/** A step's action that failed, with the kernel's (or the command's) answer. */
+export class ActionError extends Error {
+  override name = 'ActionError';
+}
+
+export interface ApplyContext {
+  sysroot: Sysroot;
+  io: HostIo;
+  journal: Journal;
+  log: Logger;
+  /** Runs a host command, failing with its stderr's last line; only used on the live host. */
+  runCommand: (argv: string[]) => Promise<void>;
+  signal?: AbortSignal;
+}
+
+/** On a sysroot other than `/`, commands and kernel reactions belong to another host: logged, not run. */
+const notLive = (sysroot: Sysroot) => `${sysroot.root} is not the live host`;
+
+function readValue({ io, sysroot }: ApplyContext, path: string): string {
+  try {
+    return io.read(sysroot.path(path));
+  } catch (error) {
+    throw new ActionError(`cannot read ${sysroot.path(path)}: ${describeError(error)}`);
+  }
+}
+
+function writeValue({ io, sysroot }: ApplyContext, path: string, value: string): void {
+  try {
+    io.write(sysroot.path(path), value.endsWith('\n') ? value : `${value}\n`);
+  } catch (error) {
+    throw new ActionError(`writing ${JSON.stringify(value.trim())} to ${sysroot.path(path)}: ${describeError(error)}`);
+  }
+}
+
+const readCount = (context: ApplyContext, path: string) => {
+  const count = Number(readValue(context, path).trim());
+  if (!Number.isInteger(count)) throw new ActionError(`${context.sysroot.path(path)} does not hold a page count`);
+  return count;
+};
+
+/** Does `action` for `step`; returns notes for the step's log line. Journals before a write whose old value matters. */
+export async function doAction(step: Step, { do: action, undo }: StepAction, context: ApplyContext): Promise<string[]> {
+  const { journal, sysroot, io } = context;
+  const entry = (extra: Partial<JournalEntry> = {}): JournalEntry => ({ n: step.n, step: step.id, phase: step.phase, undo, ...extra });
+  switch (action.kind) {
+    case 'set': {
+      const old = readValue(context, action.path);
+      journal.record(entry({ path: action.path, old }));
+      if (old.trim() !== action.value) writeValue(context, action.path, action.value);
+      return [];
+    }
+    case 'trigger':
+      writeValue(context, action.path, action.value);
+      if (undo.length > 0) journal.record(entry());
+      return [];
+    case 'run':
+      if (!sysroot.isLive) {
+        if (undo.length > 0) journal.record(entry());
+        return [`logged, not run: ${action.argv.join(' ')} (${notLive(sysroot)})`];
+      }
+      await context.runCommand(action.argv);
+      if (undo.length > 0) journal.record(entry());
+      return [];
+    case 'mkdir':
+      if (io.exists(sysroot.path(action.path))) return [];
+      io.mkdir(sysroot.path(action.path));
+      journal.record(entry());
+      return [];
+    case 'wait-driver': {
+      if (!sysroot.isLive) return [`did not wait for ${action.device} to be on ${action.driver}: ${notLive(sysroot)}`];
+      const link = sysroot.path(`/sys/bus/pci/devices/${action.device}/driver`);
+      const what = `${action.device} to be on ${action.driver}`;
+      await context.log.wait(what, pollUntil(() => (basename(io.readLink(link) ?? '') === action.driver ? true : undefined), { what, timeoutMs: action.timeoutMs, ...(context.signal ? { signal: context.signal } : {}) }));
+      return [];
+    }
+    case 'reserve-hugepages': {
+      const before = readCount(context, action.path);
+      const recorded = journal.record(entry({ added: 0 }));
+      writeValue(context, action.path, String(before + action.add));
+      // The kernel reserves what it can find and says so only in the count it reads back.
+      const got = readCount(context, action.path) - before;
+      recorded.added = Math.max(0, got);
+      journal.save();
+      if (got < action.add) throw new ActionError(`asked the kernel for ${action.add} more ${action.pageSize} pages, got ${got}: memory is short or too fragmented; free some, or reserve them at boot (hugepages= on the kernel command line)`);
+      return [`${action.add} pages added`];
+    }
+    case 'wrap':
+      return [];
+    default:
+      throw new ActionError(`${action.kind} is not something a step does (it only undoes)`);
+  }
+}
+
+/** Puts back one change. `restored` holds paths already restored in this teardown: each goes back once. */
+export async function undoAction(action: Action, entry: JournalEntry, context: ApplyContext, oldValues: Map<string, string>, restored: Set<string>): Promise<string[]> {
+  const { sysroot, io } = context;
+  switch (action.kind) {
+    case 'restore': {
+      const old = oldValues.get(action.path);
+      if (old === undefined || restored.has(action.path)) return [];
+      restored.add(action.path);
+      // A fake tree gets its text back as it was; a live kernel takes driver_override's "(null)" as an empty write.
+      writeValue(context, action.path, sysroot.isLive ? restoredText(old.trim()) : old);
+      return [];
+    }
+    case 'trigger':
+      writeValue(context, action.path, action.value);
+      return [];
+    case 'run':
+      if (!sysroot.isLive) return [`logged, not run: ${action.argv.join(' ')} (${notLive(sysroot)})`];
+      await context.runCommand(action.argv);
+      return [];
+    case 'rmdir':
+      if (io.exists(sysroot.path(action.path))) io.rmdir(sysroot.path(action.path));
+      return [];
+    case 'release-hugepages': {
+      const added = entry.added ?? 0;
+      if (added === 0) return [];
+      const now = readCount(context, action.path);
+      writeValue(context, action.path, String(Math.max(0, now - added)));
+      return [`${added} pages given back`];
+    }
+    case 'restore-irq-affinity': {
+      const refused: string[] = [];
+      for (const [irq, old] of Object.entries(entry.irqs ?? {})) {
+        const file = sysroot.path(`/proc/irq/${irq}/smp_affinity_list`);
+        if (!io.exists(file)) continue; // freed with the device that held it (QEMU's vfio IRQs)
+        try {
+          io.write(file, old.endsWith('\n') ? old : `${old}\n`);
+        } catch (error) {
+          refused.push(`IRQ ${irq}: ${describeError(error)}`);
+        }
+      }
+      return refused.length > 0 ? [`the kernel refused ${refused.join(', ')}`] : [];
+    }
+    default:
+      throw new ActionError(`${action.kind} cannot undo anything`);
+  }
+}

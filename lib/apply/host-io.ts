@@ -1,0 +1,70 @@
+/**
+ * File operations on the host, the only way apply code touches /sys, /proc and /run. Paths are
+ * already under the sysroot. Tests hand in their own to make the kernel answer as it would.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface HostIo {
+  read(path: string): string;
+  /** One write(2) of the whole text, as sysfs and procfs want it. */
+  write(path: string, text: string): void;
+  readLink(path: string): string | undefined;
+  exists(path: string): boolean;
+  mkdir(path: string): void;
+  rmdir(path: string): void;
+  /** Replaces a file atomically and durably: a temporary file, fsync, rename, fsync of the directory. */
+  replace(path: string, text: string): void;
+  remove(path: string): void;
+}
+
+export const nodeHostIo: HostIo = {
+  read: (path) => readFileSync(path, 'utf8'),
+  write(path, text) {
+    const fd = openSync(path, 'w');
+    try {
+      writeSync(fd, text);
+    } finally {
+      closeSync(fd);
+    }
+  },
+  readLink(path) {
+    try {
+      return readlinkSync(path);
+    } catch {
+      return undefined;
+    }
+  },
+  exists: (path) => existsSync(path),
+  mkdir: (path) => mkdirSync(path, { recursive: true }),
+  rmdir: (path) => rmdirSync(path),
+  replace(path, text) {
+    mkdirSync(dirname(path), { recursive: true });
+    const temporary = `${path}.${process.pid}.tmp`;
+    const fd = openSync(temporary, 'w', 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+    const dir = openSync(dirname(path), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+  },
+  remove: (path) => rmSync(path, { force: true }),
+};
+
+/** `EIO: i/o error, write` → `EIO (i/o error)`: the kernel's answer without Node's wording. */
+export function describeError(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code && typeof message === 'string') {
+    const reason = /^[A-Z]+: ([^,]+)/.exec(message)?.[1];
+    return reason ? `${code} (${reason})` : code;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

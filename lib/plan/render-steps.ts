@@ -1,0 +1,63 @@
+/** Host steps as shell lines: what each does, then `# undo:` lines, paths under the plan's sysroot. */
+import { formatCpuList } from '../cpu-list.js';
+import { Sysroot } from '../host/sysroot.js';
+import { shellQuote } from '../qemu/shell-quote.js';
+import type { Action, Step } from './step.js';
+
+/** driver_override reads `(null)` when unset; writing an empty line unsets it. */
+export const restoredText = (was: string) => (was === '(null)' ? '' : was);
+
+const echo = (value: string, path: string) => (value === '' ? `echo > ${shellQuote(path)}` : `echo ${shellQuote(value)} > ${shellQuote(path)}`);
+
+function renderAction(action: Action, sysroot: Sysroot, was: Map<string, string | undefined>): string {
+  const at = (path: string) => sysroot.path(path);
+  switch (action.kind) {
+    case 'set':
+    case 'trigger':
+      return echo(action.value, at(action.path));
+    case 'restore': {
+      const old = was.get(action.path);
+      return old === undefined ? `# put back the value ${at(action.path)} had` : echo(restoredText(old), at(action.path));
+    }
+    case 'run':
+      return action.argv.map(shellQuote).join(' ');
+    case 'mkdir':
+      return `mkdir -p ${shellQuote(at(action.path))}`;
+    case 'rmdir':
+      return `rmdir ${shellQuote(at(action.path))}`;
+    case 'wait-driver':
+      return `# wait up to ${action.timeoutMs / 1000}s until ${at(`/sys/bus/pci/devices/${action.device}/driver`)} is ${action.driver}`;
+    case 'reserve-hugepages':
+      return `echo $(( $(cat ${shellQuote(at(action.path))}) + ${action.add} )) > ${shellQuote(at(action.path))}  # then read back: fewer than asked is a failure`;
+    case 'release-hugepages':
+      return `echo $(( $(cat ${shellQuote(at(action.path))}) - <pages added> )) > ${shellQuote(at(action.path))}`;
+    case 'wrap':
+      return `# QEMU starts under: ${action.argv.map(shellQuote).join(' ')}`;
+    case 'irq-affinity':
+      return [
+        `# wait up to ${action.timeoutMs / 1000}s for the vfio IRQs in ${at('/proc/interrupts')}${action.devices.length > 0 ? ` (${action.devices.join(', ')})` : ''}, then`,
+        `#   echo ${formatCpuList(action.guestCpus)} > ${at('/proc/irq')}/<vfio IRQ>/smp_affinity_list`,
+        `#   echo ${formatCpuList(action.hostCpus)} > ${at('/proc/irq')}/<every other IRQ>/smp_affinity_list`,
+      ].join('\n');
+    case 'restore-irq-affinity':
+      return `# put back each IRQ's smp_affinity_list`;
+  }
+}
+
+/** One step: a `# n phase: title` header, its notes, its lines and their undo. */
+export function renderStep(step: Step, sysroot: Sysroot): string[] {
+  const header = `# ${step.n} ${step.phase}: ${step.title}${step.skip ? ` — skipped: ${step.skip}` : ''}  ← ${step.from.join(', ')}`;
+  const lines = [header, ...step.notes.map((note) => `#   ${note}`)];
+  const was = new Map(step.actions.flatMap(({ do: action }) => (action.kind === 'set' ? [[action.path, action.was] as const] : [])));
+  for (const { do: action } of step.actions) lines.push(renderAction(action, sysroot, was));
+  const restored = new Set<string>();
+  // A value restored once is not restored again (the engine skips it the same way).
+  const undo = [...step.actions].reverse().flatMap((action) => action.undo).filter((action) => action.kind !== 'restore' || (!restored.has(action.path) && restored.add(action.path)));
+  for (const action of undo) lines.push(...renderAction(action, sysroot, was).split('\n').map((line) => `#   undo: ${line.replace(/^# /, '')}`));
+  return lines;
+}
+
+export function renderSteps(steps: Step[], root: string): string[] {
+  const sysroot = new Sysroot(root);
+  return steps.flatMap((step) => renderStep(step, sysroot));
+}

@@ -1,0 +1,69 @@
+/**
+ * Host steps as plain data: what a launch changes on the host, in order, each change with its
+ * undo. The plan builds them (reading only); lib/apply performs them and journals old values.
+ * Paths are host paths (`/sys/...`); the apply layer and the renderer put them under the sysroot.
+ */
+
+export type Phase = 'prepare' | 'launch' | 'running';
+
+export const PHASES: readonly Phase[] = ['prepare', 'launch', 'running'];
+
+export type Action =
+  /** A value the kernel keeps (sysctl, driver_override, a governor): the old value is journaled. `was`: its value when planned. */
+  | { kind: 'set'; path: string; value: string; was?: string }
+  /** Writes back the old value journaled for `path` by a `set`. */
+  | { kind: 'restore'; path: string }
+  /** A write-only kernel file (bind, unbind, new_id, drivers_probe): nothing to read or keep. */
+  | { kind: 'trigger'; path: string; value: string }
+  /** A host command; on a sysroot other than `/` it is logged, not run. */
+  | { kind: 'run'; argv: string[] }
+  | { kind: 'mkdir'; path: string }
+  | { kind: 'rmdir'; path: string }
+  /** Polls until the device's driver link names `driver` (the kernel binds asynchronously). */
+  | { kind: 'wait-driver'; device: string; driver: string; timeoutMs: number }
+  /** Raises `nr_hugepages` at `path` by `add`, reads the count back, fails with what was got. */
+  | { kind: 'reserve-hugepages'; path: string; add: number; pageSize: string }
+  /** Gives back exactly the pages the matching reserve added. */
+  | { kind: 'release-hugepages'; path: string }
+  /** Words put before the QEMU command (prlimit, systemd-run): they apply to QEMU alone. */
+  | { kind: 'wrap'; argv: string[] }
+  /** Waits for the devices' vfio IRQs, then sends them to the guest's CPUs and the others to the host's. */
+  | { kind: 'irq-affinity'; devices: string[]; guestCpus: number[]; hostCpus: number[]; timeoutMs: number }
+  | { kind: 'restore-irq-affinity' };
+
+export interface StepAction {
+  do: Action;
+  /** Undone in reverse order of the actions done; empty when there is nothing to put back. */
+  undo: Action[];
+}
+
+export interface Step {
+  /** Position in the plan, from 1. */
+  n: number;
+  /** Stable name, such as `bind-vfio 0000:01:00.0`, for messages and the journal. */
+  id: string;
+  phase: Phase;
+  /** One line: what the step does, and where. */
+  title: string;
+  /** The profile keys that asked for it. */
+  from: string[];
+  /** Set when this host needs nothing done: why. */
+  skip?: string;
+  /** Facts about this host worth showing (what was found, what stays as it is). */
+  notes: string[];
+  actions: StepAction[];
+}
+
+export type StepDraft = Omit<Step, 'n' | 'notes' | 'actions'> & { notes?: string[]; actions?: StepAction[] };
+
+/** Numbers the steps in order, with their keys in one order for --json. */
+export function numberSteps(drafts: StepDraft[]): Step[] {
+  return drafts.map(({ id, phase, title, from, skip, notes = [], actions = [] }, i) => ({ n: i + 1, id, phase, title, from, ...(skip !== undefined ? { skip } : {}), notes, actions }));
+}
+
+/** Words put before the QEMU command by the launch steps, outermost first. */
+export const wrapperWords = (steps: Step[]) =>
+  steps.flatMap((step) => (step.skip ? [] : step.actions.flatMap(({ do: action }) => (action.kind === 'wrap' ? action.argv : []))));
+
+/** A value the kernel keeps, set and restored. */
+export const setValue = (path: string, value: string): StepAction => ({ do: { kind: 'set', path, value }, undo: [{ kind: 'restore', path }] });

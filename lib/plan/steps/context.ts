@@ -1,0 +1,15 @@
+import type { Sysroot } from '../../host/sysroot.js';
+import type { Profile } from '../../profile/schema.js';
+import type { Report } from '../host-checks.js';
+import type { MemoryPath } from '../memory-path.js';
+
+/** What every step builder reads: the profile, the host, and where to report what does not fit. */
+export interface StepContext {
+  name: string;
+  profile: Profile;
+  sysroot: Sysroot;
+  /** A host mismatch: an error when strict, else a warning. */
+  report: Report;
+  /** The hugetlbfs directory QEMU will use, when the memory is file-backed huge pages. */
+  memoryPath?: MemoryPath;
+}

@@ -1,0 +1,91 @@
+/** While the VM runs: the guest's CPUs at full speed, host tasks and IRQs kept off them. */
+import { formatCpuList } from '../../cpu-list.js';
+import { readOnlineCpus } from '../../host/cpus.js';
+import { formatPciAddress, parsePciAddress } from '../../pci-address.js';
+import type { StepContext } from './context.js';
+import { setValue, type StepDraft } from '../step.js';
+
+const IRQ_TIMEOUT_MS = 60_000;
+const SHIELDED_UNITS = ['init.scope', 'system.slice', 'user.slice'];
+
+/** The CPUs left to the host: online CPUs that are no vCPU's. */
+function hostCpus({ profile, sysroot, report }: StepContext, key: string): number[] | undefined {
+  const online = readOnlineCpus(sysroot);
+  const vcpus = new Set(profile.pinning!.vcpus);
+  if (!online) return undefined;
+  const left = online.filter((cpu) => !vcpus.has(cpu));
+  if (left.length === 0) report(key, `the vCPUs take every online CPU (${formatCpuList(online)}); leave the host at least one`);
+  return left.length > 0 ? left : undefined;
+}
+
+export function planGovernor({ profile, sysroot }: StepContext): StepDraft[] {
+  const governor = profile.host.governor ?? (profile.pinning ? 'performance' : false);
+  if (governor === false || !profile.pinning) return [];
+  const step = { id: 'cpu-governor', phase: 'launch' as const, title: `set the ${governor} governor on the guest's CPUs ${formatCpuList(profile.pinning.vcpus)}`, from: ['pinning.vcpus', ...(profile.host.governor ? ['host.governor'] : [])] };
+  const file = (cpu: number) => `/sys/devices/system/cpu/cpu${cpu}/cpufreq/scaling_governor`;
+  const withCpufreq = profile.pinning.vcpus.filter((cpu) => sysroot.exists(file(cpu)));
+  const notes = withCpufreq.length < profile.pinning.vcpus.length ? [`no cpufreq for CPUs ${formatCpuList(profile.pinning.vcpus.filter((cpu) => !withCpufreq.includes(cpu)))}`] : [];
+  const toChange = withCpufreq.filter((cpu) => sysroot.readText(file(cpu))?.trim() !== governor);
+  if (toChange.length === 0) return [{ ...step, notes, skip: withCpufreq.length === 0 ? 'this host has no CPU frequency scaling' : `already ${governor}` }];
+  return [{ ...step, notes, actions: toChange.map((cpu) => setValue(file(cpu), governor)) }];
+}
+
+/** The roobre post's CPU shielding: host tasks confined to the host's CPUs, QEMU in its own cgroup. */
+export function planShield(context: StepContext): StepDraft[] {
+  const { profile, sysroot, name } = context;
+  const setting = profile.host.shield;
+  if (setting === false) return [];
+  if (!profile.pinning) {
+    context.report('host.shield', 'shielding needs pinning.vcpus: it keeps the host off the vCPUs’ CPUs');
+    return [];
+  }
+  const cpus = hostCpus(context, 'host.shield');
+  if (!cpus) return [];
+  const method = setting === true ? (sysroot.exists('/run/systemd/system') ? 'systemd' : 'cgroup') : setting;
+  const list = formatCpuList(cpus);
+  const step = { id: 'cpu-shield', phase: 'launch' as const, title: `confine host tasks to CPUs ${list} (${method === 'systemd' ? 'systemd AllowedCPUs' : 'cgroup v2 cpuset'})`, from: ['host.shield'] };
+  if (method === 'systemd') {
+    return [
+      {
+        ...step,
+        notes: ['QEMU runs in its own scope under machine.slice, which keeps every CPU'],
+        actions: [
+          ...SHIELDED_UNITS.map((unit) => ({
+            do: { kind: 'run' as const, argv: ['systemctl', 'set-property', '--runtime', unit, `AllowedCPUs=${list}`] },
+            undo: [{ kind: 'run' as const, argv: ['systemctl', 'set-property', '--runtime', unit, 'AllowedCPUs='] }],
+          })),
+          { do: { kind: 'wrap', argv: ['systemd-run', '--scope', '--quiet', '--slice=machine.slice', `--unit=boot-vm-${name}`] }, undo: [] },
+        ],
+      },
+    ];
+  }
+  if (!(sysroot.readText('/sys/fs/cgroup/cgroup.subtree_control') ?? '').split(/\s+/).includes('cpuset')) {
+    context.report('host.shield', 'the cgroup v2 cpuset controller is not enabled at /sys/fs/cgroup (cgroup.subtree_control)');
+    return [];
+  }
+  return [{ ...step, notes: ['QEMU stays in the launcher’s cgroup; move it out of user.slice if that is where you start it'], actions: SHIELDED_UNITS.map((unit) => setValue(`/sys/fs/cgroup/${unit}/cpuset.cpus`, list)) }];
+}
+
+export function planIrqAffinity(context: StepContext): StepDraft[] {
+  const { profile } = context;
+  const wanted = profile.host.irqAffinity ?? profile.pinning !== undefined;
+  if (!wanted) return [];
+  if (!profile.pinning) {
+    context.report('host.irqAffinity', 'IRQ affinity needs pinning.vcpus: it sends the devices’ IRQs to the vCPUs’ CPUs');
+    return [];
+  }
+  const cpus = hostCpus(context, 'host.irqAffinity');
+  if (!cpus) return [];
+  const devices = profile.passthrough.map((device) => formatPciAddress(parsePciAddress(device.host)!));
+  const guestCpus = [...profile.pinning.vcpus];
+  return [
+    {
+      id: 'irq-affinity',
+      phase: 'running',
+      title: `send the passed devices' IRQs to CPUs ${formatCpuList(guestCpus)} and the other IRQs to CPUs ${formatCpuList(cpus)}`,
+      from: ['pinning.vcpus', ...(profile.host.irqAffinity !== undefined ? ['host.irqAffinity'] : [])],
+      notes: devices.length > 0 ? [`waits up to ${IRQ_TIMEOUT_MS / 1000}s for QEMU to open ${devices.join(', ')}, then follows new vfio IRQs while the VM runs`] : [],
+      actions: [{ do: { kind: 'irq-affinity', devices, guestCpus, hostCpus: cpus, timeoutMs: IRQ_TIMEOUT_MS }, undo: [{ kind: 'restore-irq-affinity' }] }],
+    },
+  ];
+}

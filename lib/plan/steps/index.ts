@@ -1,0 +1,42 @@
+/** Every host step of a plan, in the order they are applied (undone in reverse). */
+import { numberSteps, type Step } from '../step.js';
+import type { StepContext } from './context.js';
+import { planConsoles } from './consoles.js';
+import { planGovernor, planIrqAffinity, planShield } from './cpus.js';
+import { planHugepages, planHugetlbfsMount } from './hugepages.js';
+import { planMemlock } from './memlock.js';
+import { planIgnoreMsrs, planModules } from './modules.js';
+import { planSysctls, planUserSteps, planWritebackCpus } from './tunables.js';
+import { planRescan, planVfioBinding } from './vfio.js';
+
+export type { StepContext } from './context.js';
+
+/** The blog's on-boot.sh order: modules and tunables, consoles off the GPU, devices to vfio-pci; then memory. */
+const BUILDERS = [
+  planModules,
+  planIgnoreMsrs,
+  planSysctls,
+  planWritebackCpus,
+  planConsoles,
+  planVfioBinding,
+  planRescan,
+  planHugepages,
+  planHugetlbfsMount,
+  planUserSteps,
+  planGovernor,
+  planShield,
+  planMemlock,
+  planIrqAffinity,
+];
+
+export function buildSteps(context: StepContext): Step[] {
+  const steps = numberSteps(BUILDERS.flatMap((build) => build(context)));
+  // What each value is now, for the dry-run's undo lines; applying reads it again.
+  for (const { do: action } of steps.flatMap((step) => step.actions)) {
+    if (action.kind === 'set') {
+      const was = context.sysroot.readText(action.path)?.trim();
+      if (was !== undefined) action.was = was;
+    }
+  }
+  return steps;
+}
