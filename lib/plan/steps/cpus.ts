@@ -23,7 +23,7 @@ export function planGovernor({ profile, sysroot }: StepContext): StepDraft[] {
   if (governor === false || !profile.pinning) return [];
   const step = { id: 'cpu-governor', phase: 'launch' as const, title: `set the ${governor} governor on the guest's CPUs ${formatCpuList(profile.pinning.vcpus)}`, from: ['pinning.vcpus', ...(profile.host.governor ? ['host.governor'] : [])] };
   const file = (cpu: number) => `/sys/devices/system/cpu/cpu${cpu}/cpufreq/scaling_governor`;
-  const withCpufreq = profile.pinning.vcpus.filter((cpu) => sysroot.exists(file(cpu)));
+  const withCpufreq = [...profile.pinning.vcpus].sort((a, b) => a - b).filter((cpu) => sysroot.exists(file(cpu)));
   const notes = withCpufreq.length < profile.pinning.vcpus.length ? [`no cpufreq for CPUs ${formatCpuList(profile.pinning.vcpus.filter((cpu) => !withCpufreq.includes(cpu)))}`] : [];
   const toChange = withCpufreq.filter((cpu) => sysroot.readText(file(cpu))?.trim() !== governor);
   if (toChange.length === 0) return [{ ...step, notes, skip: withCpufreq.length === 0 ? 'this host has no CPU frequency scaling' : `already ${governor}` }];
