@@ -65,9 +65,6 @@ export class UsageError extends InputError {
   }
 }
 
-/** A part of boot-vm that is planned but not built yet. */
-export class NotImplementedError extends BootVmError {}
-
 /** A host step failed while applying; what was done before it has been undone. Exit code 1. */
 export class StepFailedError extends BootVmError {}
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { BootVmError, InputError, NotImplementedError, ProfileError, UsageError, formatProblem } from '../lib/errors.js';
+import { BootVmError, HostStateError, InputError, ProfileError, StepFailedError, UsageError, formatProblem } from '../lib/errors.js';
 
 t.test('formatProblem', async (t) => {
   t.equal(formatProblem({ file: 'p.yaml', line: 12, column: 5, key: 'memory.size', message: 'expected a size like 8G' }), 'p.yaml:12:5: memory.size: expected a size like 8G');
@@ -29,7 +29,9 @@ t.test('the other errors', async (t) => {
   const usage = new UsageError('no profile given');
   t.equal(usage.exitCode, 2);
   t.strictSame(usage.lines(), ['no profile given']);
-  const notYet = new NotImplementedError('later');
-  t.equal(notYet.exitCode, 1);
-  t.strictSame(notYet.lines(), ['later']);
+  for (const error of [new StepFailedError('step 3 failed'), new HostStateError('mediapc is already running')]) {
+    t.ok(error instanceof BootVmError);
+    t.equal(error.exitCode, 1, `${error.name} exits 1: the input was fine, the host was not`);
+    t.strictSame(error.lines(), [error.message]);
+  }
 });

@@ -14,6 +14,7 @@ t.test('memory.path that is not such a mount: used, with a warning', async (t) =
   t.strictSame(resolveMemoryPath(memory({ hugepages: '1G', path: '/srv/huge' }), host('lab')), {
     path: '/srv/huge',
     note: 'mem-path ← memory.path',
+    unmounted: true,
     warning: '/srv/huge is not a mounted hugetlbfs with pagesize=1G (mount -t hugetlbfs -o pagesize=1G hugetlbfs /srv/huge)',
   });
   t.strictSame(resolveMemoryPath(memory({ hugepages: '1G', path: '/dev/hugepages' }), host('lab'))?.warning, '/dev/hugepages is not a mounted hugetlbfs with pagesize=1G (mount -t hugetlbfs -o pagesize=1G hugetlbfs /dev/hugepages)', 'mounted, but with 2M pages');
@@ -29,6 +30,7 @@ t.test('nothing mounted, the default size: /dev/hugepages, with the mount comman
   t.strictSame(resolveMemoryPath(memory({ hugepages: '2M' }), sysrootOf(t, { 'proc/meminfo': meminfo(2048), 'proc/mounts': '' })), {
     path: '/dev/hugepages',
     note: 'mem-path ← assumed: no hugetlbfs with pagesize=2M is mounted yet',
+    unmounted: true,
     warning: 'no hugetlbfs with pagesize=2M is mounted; QEMU needs one at /dev/hugepages (mount -t hugetlbfs -o pagesize=2M hugetlbfs /dev/hugepages)',
   });
 });
@@ -37,6 +39,7 @@ t.test('nothing mounted with another size: /dev/hugepages<size>', async (t) => {
   t.strictSame(resolveMemoryPath(memory({ hugepages: '1G' }), host('z77-i5-2500')), {
     path: '/dev/hugepages1G',
     note: 'mem-path ← assumed: no hugetlbfs with pagesize=1G is mounted yet',
+    unmounted: true,
     warning: 'no hugetlbfs with pagesize=1G is mounted; QEMU needs one at /dev/hugepages1G (mount -t hugetlbfs -o pagesize=1G hugetlbfs /dev/hugepages1G)',
   });
   t.equal(resolveMemoryPath(memory({ hugepages: '2M' }), sysrootOf(t, { 'proc/meminfo': meminfo(1048576) }))?.path, '/dev/hugepages2M', 'on a host whose default is 1G');

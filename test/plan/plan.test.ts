@@ -32,7 +32,7 @@ t.test('a plan: the argv of every arg, wrappers first', async (t) => {
   t.equal(result.profile, 'child');
   t.equal(result.file, 'profiles/child.yaml');
   t.equal(result.qemuVersion, '7.2');
-  t.strictSame(result.steps, []);
+  t.strictSame(result.steps.map((step) => step.id), ['load-modules', 'cpu-governor', 'irq-affinity'], 'KVM needs its module; pinning brings the governor and IRQ steps');
   t.strictSame(result.argv, result.args.flatMap((arg) => arg.words));
   t.strictSame(result.argv.slice(0, 9), ['chrt', '-f', '5', 'taskset', '-c', '2-3', 'qemu-system-x86_64', '-name', 'guest=child,debug-threads=on']);
   t.equal(result.wrappers, 2, 'chrt and taskset come before the binary');
@@ -68,7 +68,7 @@ t.test('every error is collected, sorted by file and position, in one InputError
 });
 
 t.test('warnings are returned with the plan, sorted by position', async (t) => {
-  const dir = tree(t, { 'vm.yaml': ['memory: { size: 2G, hugepages: 1G, path: /srv/huge }', 'qemu: { binary: /opt/qemu }', ''].join('\n') });
+  const dir = tree(t, { 'vm.yaml': ['memory: { size: 2G, hugepages: 1G, path: /srv/huge }', 'qemu: { binary: /opt/qemu }', 'host: { hugepages: false }', ''].join('\n') });
   const result = plan(dir, 'vm.yaml', { qemuVersion: undefined });
   t.strictSame(result.warnings, [
     { file: 'vm.yaml', line: 1, column: 42, key: 'memory.path', message: '/srv/huge is not a mounted hugetlbfs with pagesize=1G (mount -t hugetlbfs -o pagesize=1G hugetlbfs /srv/huge)' },
@@ -76,8 +76,16 @@ t.test('warnings are returned with the plan, sorted by position', async (t) => {
   ], 'the version warning is found first but written last');
 });
 
-t.test('a missing hugetlbfs mount is a warning about memory.hugepages', async (t) => {
-  const dir = tree(t, { 'vm.yaml': 'memory: { size: 2G, hugepages: 1G }\n' });
+t.test('a missing hugetlbfs mount is a step, or a warning about memory.hugepages when host.hugepages is off', async (t) => {
+  const planned = (text: string) =>
+    buildPlan(loadProfile('vm.yaml', { cwd: tree(t, { 'vm.yaml': text }), env: NOTHING_ON_PATH }), { sysroot: host('z77-i5-2500'), strict: true, launching: false, probeQemuVersion: noQemu, qemuVersion: { major: 7, minor: 2 } });
+  const mounting = planned('memory: { size: 2G, hugepages: 1G }\n');
+  t.strictSame(mounting.warnings, []);
+  t.strictSame(mounting.steps.find((step) => step.id.startsWith('mount-hugetlbfs'))?.actions.map((action) => action.do), [
+    { kind: 'mkdir', path: '/dev/hugepages1G' },
+    { kind: 'run', argv: ['mount', '-t', 'hugetlbfs', '-o', 'pagesize=1G', 'hugetlbfs', '/dev/hugepages1G'] },
+  ]);
+  const dir = tree(t, { 'vm.yaml': 'memory: { size: 2G, hugepages: 1G }\nhost: { hugepages: false }\n' });
   t.strictSame(
     buildPlan(loadProfile('vm.yaml', { cwd: dir, env: NOTHING_ON_PATH }), { sysroot: host('z77-i5-2500'), strict: true, launching: false, probeQemuVersion: noQemu, qemuVersion: { major: 7, minor: 2 } }).warnings,
     [{ file: 'vm.yaml', line: 1, column: 32, key: 'memory.hugepages', message: 'no hugetlbfs with pagesize=1G is mounted; QEMU needs one at /dev/hugepages1G (mount -t hugetlbfs -o pagesize=1G hugetlbfs /dev/hugepages1G)' }],

@@ -7,7 +7,7 @@ import { setValue, type StepAction, type StepDraft } from '../step.js';
 
 export function planConsoles({ profile, sysroot }: StepContext): StepDraft[] {
   const setting = profile.host.unbindConsoles;
-  if (setting === false) return [];
+  if (setting === false || (setting === 'auto' && profile.passthrough.length === 0)) return [];
   const bootGpu = profile.passthrough.map((device) => formatPciAddress(parsePciAddress(device.host)!)).find((address) => isBootVga(sysroot, address));
   const step: StepDraft = { id: 'unbind-consoles', phase: 'prepare', title: 'unbind the virtual consoles and framebuffers from the boot GPU', from: ['host.unbindConsoles'] };
   if (setting === 'auto' && !bootGpu) return [{ ...step, skip: 'no passed device is the boot GPU (boot_vga)' }];

@@ -1,21 +1,32 @@
 /** Lets QEMU lock the guest's memory: mem-lock and VFIO's pinned DMA both count against RLIMIT_MEMLOCK. */
+import type { Sysroot } from '../../host/sysroot.js';
 import { formatSize } from '../../size.js';
 import type { StepContext } from './context.js';
 import type { StepDraft } from '../step.js';
 
 // libvirt's rule for VFIO guests: guest memory plus 1 GiB for QEMU's own locked allocations.
 const OVERHEAD = 1024 ** 3;
+const CAP_IPC_LOCK = 14n;
 
-export function planMemlock({ profile }: StepContext): StepDraft[] {
+/** Why QEMU, started by this process, may lock `bytes` already; undefined when it may not or it cannot be told. */
+function alreadyAllowed(sysroot: Sysroot, bytes: number): string | undefined {
+  const capabilities = /^CapEff:\s*([0-9a-f]+)$/m.exec(sysroot.readText('/proc/self/status') ?? '')?.[1];
+  if (capabilities && (BigInt(`0x${capabilities}`) >> CAP_IPC_LOCK) & 1n) return 'boot-vm runs with CAP_IPC_LOCK, which QEMU inherits: locking memory is not limited';
+  const limits = /^Max locked memory\s+(\S+)\s+(\S+)/m.exec(sysroot.readText('/proc/self/limits') ?? '');
+  if (limits && limits.slice(1).every((limit) => limit === 'unlimited' || Number(limit) >= bytes)) return `the limit is ${limits[1]} already`;
+  return undefined;
+}
+
+export function planMemlock({ profile, sysroot }: StepContext): StepDraft[] {
   if (!profile.host.memlock || (!profile.memory.lock && profile.passthrough.length === 0)) return [];
   const limit = profile.memory.size + OVERHEAD;
-  return [
-    {
-      id: 'memlock-limit',
-      phase: 'launch',
-      title: `raise QEMU's locked-memory limit to ${formatSize(limit)} (guest memory + 1G)`,
-      from: ['memory.size', ...(profile.memory.lock ? ['memory.lock'] : ['passthrough']), 'host.memlock'],
-      actions: [{ do: { kind: 'wrap', argv: ['prlimit', `--memlock=${limit}:${limit}`] }, undo: [] }],
-    },
-  ];
+  const step: StepDraft = {
+    id: 'memlock-limit',
+    phase: 'launch',
+    title: `raise QEMU's locked-memory limit to ${formatSize(limit)} (guest memory + 1G)`,
+    from: ['memory.size', ...(profile.memory.lock ? ['memory.lock'] : ['passthrough']), 'host.memlock'],
+  };
+  const allowed = alreadyAllowed(sysroot, limit);
+  if (allowed) return [{ ...step, skip: allowed }];
+  return [{ ...step, actions: [{ do: { kind: 'wrap', argv: ['prlimit', `--memlock=${limit}:${limit}`] }, undo: [] }] }];
 }

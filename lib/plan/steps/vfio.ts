@@ -1,4 +1,4 @@
-/** Hands each passthrough device to vfio-pci, remembering the driver it had. */
+/** Hands each passthrough device to vfio-pci, remembering the driver it had; checks its IOMMU group either way. */
 import { isBridgeClass, readPciDevice, readIommuGroupPeers, readPciDriver, readPciIds } from '../../host/pci.js';
 import { formatPciAddress, parsePciAddress } from '../../pci-address.js';
 import type { StepContext } from './context.js';
@@ -7,7 +7,10 @@ import { setValue, type StepAction, type StepDraft } from '../step.js';
 const BIND_TIMEOUT_MS = 10_000;
 const drivers = (driver: string, file: string) => `/sys/bus/pci/drivers/${driver}/${file}`;
 
-/** Endpoints in the device's IOMMU group that the profile does not pass: vfio-pci would refuse the group. */
+// Drivers the kernel lets a group member keep while the group is used through VFIO (no driver is fine too).
+const VIABLE_DRIVERS = new Set(['vfio-pci', 'pci-stub', 'pcieport']);
+
+/** Endpoints in the device's IOMMU group that the profile does not pass, on a driver that makes the group unusable by VFIO. */
 function checkGroup({ sysroot, report }: StepContext, key: string, address: string, passed: Set<string>): void {
   const peers = readIommuGroupPeers(sysroot, address);
   if (peers === undefined) {
@@ -16,11 +19,12 @@ function checkGroup({ sysroot, report }: StepContext, key: string, address: stri
   }
   const strangers = peers.filter((peer) => !passed.has(peer)).filter((peer) => {
     const pciClass = readPciDevice(sysroot, parsePciAddress(peer)!)?.class;
-    return pciClass === undefined || !isBridgeClass(pciClass);
+    const driver = readPciDriver(sysroot, peer);
+    return (pciClass === undefined || !isBridgeClass(pciClass)) && driver !== undefined && !VIABLE_DRIVERS.has(driver);
   });
   if (strangers.length > 0) {
     const named = strangers.map((peer) => `${peer} (${readPciDriver(sysroot, peer) ?? 'no driver'})`).join(', ');
-    report(key, `${address}'s IOMMU group also holds ${named}, not in the profile; pass ${strangers.length > 1 ? 'them' : 'it'} too, or move the card to another slot`);
+    report(key, `${address}'s IOMMU group also holds ${named}, not in the profile; pass ${strangers.length > 1 ? 'them' : 'it'} too, or unbind ${strangers.length > 1 ? 'them' : 'it'} from ${strangers.length > 1 ? 'their drivers' : 'its driver'}, or move the card to another slot`);
   }
 }
 
@@ -43,13 +47,13 @@ function bindByNewId(address: string, driver: string | undefined, ids: string): 
 
 export function planVfioBinding(context: StepContext): StepDraft[] {
   const { profile, sysroot } = context;
-  if (!profile.host.bindVfio) return [];
   const addresses = profile.passthrough.map((device) => formatPciAddress(parsePciAddress(device.host)!));
   const passed = new Set(addresses);
   return addresses.flatMap((address, i): StepDraft[] => {
     const key = `passthrough[${i}].host`;
     if (!sysroot.exists(`/sys/bus/pci/devices/${address}`)) return []; // reported by the host checks
     checkGroup(context, key, address, passed);
+    if (!profile.host.bindVfio) return [];
     const driver = readPciDriver(sysroot, address);
     const ids = readPciIds(sysroot, address) ?? '';
     const step = { id: `bind-vfio ${address}`, phase: 'prepare' as const, title: `bind ${address} [${ids.replace(' ', ':')}] to vfio-pci`, from: [key, 'host.bindVfio'] };
