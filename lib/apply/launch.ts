@@ -143,18 +143,20 @@ function commandOf(plan: Plan, { sysroot, log }: SessionOptions): string[] {
   return plan.argv.slice(plan.args.slice(0, plan.wrappers).flatMap((arg) => arg.words).length);
 }
 
-async function daemonOf(plan: Plan, { log }: SessionOptions): Promise<ProcessRef | undefined> {
+/** The daemonized VM's process, from the pidfile QEMU writes (a /run path, so under the sysroot). */
+async function daemonOf(plan: Plan, { log, sysroot, io }: SessionOptions): Promise<ProcessRef | undefined> {
   const pidfile = pidfileOf(plan);
   if (!pidfile) return undefined;
-  const { readFileSync } = await import('node:fs');
-  const what = `QEMU to write its pid to ${pidfile}`;
-  return log.wait(what, pollUntil(() => {
+  const file = sysroot.path(pidfile);
+  const what = `QEMU to write its pid to ${file}`;
+  const readPid = () => {
     try {
-      return refOf(Number(readFileSync(pidfile, 'utf8').trim()));
+      return refOf(Number(io.read(file).trim()));
     } catch {
       return undefined;
     }
-  }, { what, timeoutMs: DAEMON_PIDFILE_TIMEOUT_MS }));
+  };
+  return log.wait(what, pollUntil(readPid, { what, timeoutMs: DAEMON_PIDFILE_TIMEOUT_MS }));
 }
 
 const signalNumber = (signal: string) => ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 })[signal] ?? 1;
@@ -164,8 +166,13 @@ async function runSteps(steps: Step[], context: ReturnType<typeof contextOf>, st
   await Promise.all(
     steps.map(async (step) => {
       if (step.skip) return context.log.step(step, 'skipped', step.skip);
+      let started = false;
       try {
-        await applyIrqAffinity(step, context, stop, (detail) => context.log.step(step, 'done', detail));
+        await applyIrqAffinity(step, context, stop, (detail) => {
+          started = true;
+          context.log.step(step, 'done', detail);
+        });
+        if (!started) context.log.step(step, 'skipped', 'QEMU exited before it opened the devices');
       } catch (error) {
         context.log.step(step, 'failed', error instanceof Error ? error.message : String(error));
       }

@@ -1,0 +1,468 @@
+// doAction and undoAction for every action kind, on a temporary tree (a fake sysroot) and, where the
+// live host behaves differently, on the live sysroot `/` with an in-memory HostIo that never touches
+// the real /sys or /proc. Journaling order (old values journaled before the write), unchanged
+// writes skipped, restores once per teardown, huge page read-back and IRQ affinity restores.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { ActionError, doAction, undoAction, type ApplyContext } from '../../lib/apply/actions.js';
+import { nodeHostIo, type HostIo } from '../../lib/apply/host-io.js';
+import { Journal, type JournalEntry, type JournalState } from '../../lib/apply/journal.js';
+import { createLogger } from '../../lib/apply/log.js';
+import { WaitTimeout } from '../../lib/apply/poll.js';
+import { Sysroot } from '../../lib/host/sysroot.js';
+import type { Action, Step, StepAction } from '../../lib/plan/step.js';
+import { tree } from '../fixtures/trees.js';
+
+const stateOf = (): JournalState => ({ version: 1, vm: 'vm', file: '/p/vm.yaml', sysroot: '/fake', phases: [], prepared: [], createdDirs: [], entries: [] });
+
+const stepOf = (actions: StepAction[] = []): Step => ({ n: 3, id: 'test-step', phase: 'prepare', title: 'a test step', from: [], notes: [], actions });
+
+const errno = (code: string, reason: string, syscall: string, path: string) => Object.assign(new Error(`${code}: ${reason}, ${syscall} '${path}'`), { code });
+
+interface Harness {
+  root: string;
+  sysroot: Sysroot;
+  context: ApplyContext;
+  journal: Journal;
+  journalFile: string;
+  lines: string[];
+  commands: string[][];
+  /** The journal as it is on disk now. */
+  onDisk: () => JournalState;
+  at: (path: string) => string;
+  text: (path: string) => string;
+}
+
+/**
+ * A context on a temporary tree. `io` wraps nodeHostIo when given. With `live`, the sysroot is `/`
+ * and `io` must be an in-memory one; the journal is still kept in the temporary tree.
+ */
+function harness(t: Test, files: Record<string, string>, options: { io?: HostIo; live?: boolean; runCommand?: (argv: string[]) => Promise<void> } = {}): Harness {
+  const root = tree(t, files);
+  const sysroot = new Sysroot(options.live ? '/' : root);
+  const journalFile = join(root, 'journal/vm.journal');
+  const journal = new Journal(journalFile, stateOf(), nodeHostIo);
+  const lines: string[] = [];
+  const commands: string[][] = [];
+  const context: ApplyContext = {
+    sysroot,
+    io: options.io ?? nodeHostIo,
+    journal,
+    log: createLogger({ mode: 'text', total: 9, write: (line) => lines.push(line), isTty: false }),
+    runCommand: options.runCommand ?? (async (argv) => void commands.push(argv)),
+  };
+  return {
+    root,
+    sysroot,
+    context,
+    journal,
+    journalFile,
+    lines,
+    commands,
+    onDisk: () => JSON.parse(readFileSync(journalFile, 'utf8')) as JournalState,
+    at: (path) => join(root, path),
+    text: (path) => readFileSync(join(root, path), 'utf8'),
+  };
+}
+
+/** A HostIo over a map of files (live paths), recording writes; nothing reaches the real filesystem. */
+function memoryIo(files: Record<string, string>, links: Record<string, string> = {}) {
+  const writes: string[] = [];
+  const readLinks: string[] = [];
+  const refuse = (what: string) => () => {
+    throw new Error(`${what} is not expected in this test`);
+  };
+  const io: HostIo = {
+    read(path) {
+      const text = files[path];
+      if (text === undefined) throw errno('ENOENT', 'no such file or directory', 'open', path);
+      return text;
+    },
+    write(path, text) {
+      if (files[path] === undefined) throw errno('ENOENT', 'no such file or directory', 'open', path);
+      writes.push(`${path}=${text}`);
+      files[path] = text;
+    },
+    readLink(path) {
+      readLinks.push(path);
+      return links[path];
+    },
+    exists: (path) => files[path] !== undefined,
+    mkdir: refuse('mkdir'),
+    rmdir: refuse('rmdir'),
+    replace: refuse('replace'),
+    remove: refuse('remove'),
+  };
+  return { io, files, links, writes, readLinks };
+}
+
+/** The error a promise rejects with (the test fails when it resolves). */
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected it to reject');
+}
+
+const set = (path: string, value: string): StepAction => ({ do: { kind: 'set', path, value }, undo: [{ kind: 'restore', path }] });
+
+t.test('set journals the old value before writing the new one', async (t) => {
+  const seenAtWrite: JournalEntry[][] = [];
+  let h!: Harness;
+  const io: HostIo = {
+    ...nodeHostIo,
+    write(path, text) {
+      seenAtWrite.push(h.onDisk().entries);
+      nodeHostIo.write(path, text);
+    },
+  };
+  h = harness(t, { 'sys/class/vtconsole/vtcon1/bind': '1\n' }, { io });
+  const action = set('/sys/class/vtconsole/vtcon1/bind', '0');
+  t.strictSame(await doAction(stepOf([action]), action, h.context), []);
+  t.equal(h.text('sys/class/vtconsole/vtcon1/bind'), '0\n', 'the value with a newline');
+  const entry = { n: 3, step: 'test-step', phase: 'prepare', undo: [{ kind: 'restore', path: '/sys/class/vtconsole/vtcon1/bind' }], path: '/sys/class/vtconsole/vtcon1/bind', old: '1\n' };
+  t.strictSame(seenAtWrite, [[entry]], 'on disk before the write');
+  t.strictSame(h.journal.state.entries, [entry]);
+});
+
+t.test('set skips the write when the value is already there, and still journals it', async (t) => {
+  const writes: string[] = [];
+  const h = harness(t, { 'sys/devices/system/cpu/cpu2/cpufreq/scaling_governor': 'performance\n' }, { io: { ...nodeHostIo, write: (path) => void writes.push(path) } });
+  const action = set('/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor', 'performance');
+  t.strictSame(await doAction(stepOf([action]), action, h.context), []);
+  t.strictSame(writes, []);
+  t.strictSame(h.onDisk().entries.map((e) => [e.path, e.old]), [['/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor', 'performance\n']]);
+});
+
+t.test('set that cannot read the old value fails before journaling anything', async (t) => {
+  const h = harness(t, {});
+  const action = set('/sys/missing', '1');
+  const error = await rejection(doAction(stepOf([action]), action, h.context));
+  t.type(error, ActionError);
+  t.equal(error.message, `cannot read ${h.at('sys/missing')}: ENOENT (no such file or directory)`);
+  t.strictSame(h.journal.state.entries, []);
+});
+
+t.test('set whose write the kernel refuses keeps the journaled old value', async (t) => {
+  const h = harness(t, { 'sys/bus/pci/devices/0000:01:00.0/driver_override': '(null)\n' }, {
+    io: {
+      ...nodeHostIo,
+      write: (path) => {
+        throw errno('EIO', 'i/o error', 'write', path);
+      },
+    },
+  });
+  const action = set('/sys/bus/pci/devices/0000:01:00.0/driver_override', 'vfio-pci');
+  const error = await rejection(doAction(stepOf([action]), action, h.context));
+  t.type(error, ActionError);
+  t.equal(error.message, `writing "vfio-pci" to ${h.at('sys/bus/pci/devices/0000:01:00.0/driver_override')}: EIO (i/o error)`);
+  t.strictSame(h.onDisk().entries.map((e) => e.old), ['(null)\n']);
+  t.equal(h.text('sys/bus/pci/devices/0000:01:00.0/driver_override'), '(null)\n');
+});
+
+t.test('trigger writes the value; journals only when there is something to undo', async (t) => {
+  const h = harness(t, { 'sys/bus/pci/drivers/nvidia/unbind': '', 'proc/sys/vm/compact_memory': '' });
+  const unbind: StepAction = { do: { kind: 'trigger', path: '/sys/bus/pci/drivers/nvidia/unbind', value: '0000:01:00.0' }, undo: [{ kind: 'trigger', path: '/sys/bus/pci/drivers/nvidia/bind', value: '0000:01:00.0' }] };
+  const compact: StepAction = { do: { kind: 'trigger', path: '/proc/sys/vm/compact_memory', value: '1' }, undo: [] };
+  t.strictSame(await doAction(stepOf([compact]), compact, h.context), []);
+  t.equal(h.text('proc/sys/vm/compact_memory'), '1\n');
+  t.strictSame(h.journal.state.entries, []);
+  t.strictSame(await doAction(stepOf([unbind]), unbind, h.context), []);
+  t.equal(h.text('sys/bus/pci/drivers/nvidia/unbind'), '0000:01:00.0\n');
+  t.strictSame(h.onDisk().entries, [{ n: 3, step: 'test-step', phase: 'prepare', undo: unbind.undo }]);
+});
+
+t.test('a trigger that fails is not journaled', async (t) => {
+  const h = harness(t, {});
+  const unbind: StepAction = { do: { kind: 'trigger', path: '/sys/nope/unbind', value: '0000:01:00.0' }, undo: [{ kind: 'trigger', path: '/sys/nope/bind', value: '0000:01:00.0' }] };
+  const error = await rejection(doAction(stepOf([unbind]), unbind, h.context));
+  t.equal(error.message, `writing "0000:01:00.0" to ${h.at('sys/nope/unbind')}: ENOENT (no such file or directory)`);
+  t.strictSame(h.journal.state.entries, []);
+});
+
+t.test('run on a fake sysroot is logged, not run, and journaled when it has an undo', async (t) => {
+  const h = harness(t, {});
+  const modprobe: StepAction = { do: { kind: 'run', argv: ['modprobe', '-a', 'vfio', 'vfio_pci'] }, undo: [] };
+  const shield: StepAction = { do: { kind: 'run', argv: ['systemctl', 'set-property', 'user.slice', 'AllowedCPUs=0-1'] }, undo: [{ kind: 'run', argv: ['systemctl', 'set-property', 'user.slice', 'AllowedCPUs='] }] };
+  t.strictSame(await doAction(stepOf([modprobe]), modprobe, h.context), [`logged, not run: modprobe -a vfio vfio_pci (${h.root} is not the live host)`]);
+  t.strictSame(h.journal.state.entries, []);
+  t.strictSame(await doAction(stepOf([shield]), shield, h.context), [`logged, not run: systemctl set-property user.slice AllowedCPUs=0-1 (${h.root} is not the live host)`]);
+  t.strictSame(h.journal.state.entries.map((e) => e.undo), [shield.undo]);
+  t.strictSame(h.commands, [], 'nothing run');
+});
+
+t.test('run on the live host runs the command, journaling after it succeeded', async (t) => {
+  const memory = memoryIo({});
+  const h = harness(t, {}, { io: memory.io, live: true });
+  const shield: StepAction = { do: { kind: 'run', argv: ['systemctl', 'set-property', 'user.slice', 'AllowedCPUs=0-1'] }, undo: [{ kind: 'run', argv: ['systemctl', 'set-property', 'user.slice', 'AllowedCPUs='] }] };
+  t.strictSame(await doAction(stepOf([shield]), shield, h.context), []);
+  t.strictSame(h.commands, [['systemctl', 'set-property', 'user.slice', 'AllowedCPUs=0-1']]);
+  t.equal(h.onDisk().entries.length, 1);
+  const modprobe: StepAction = { do: { kind: 'run', argv: ['modprobe', 'vfio'] }, undo: [] };
+  await doAction(stepOf([modprobe]), modprobe, h.context);
+  t.equal(h.journal.state.entries.length, 1, 'nothing to undo: not journaled');
+});
+
+t.test('a live command that fails fails the action and is not journaled', async (t) => {
+  const memory = memoryIo({});
+  const h = harness(t, {}, {
+    io: memory.io,
+    live: true,
+    runCommand: async (argv) => {
+      throw new ActionError(`${argv.join(' ')}: Failed to set unit properties`);
+    },
+  });
+  const shield: StepAction = { do: { kind: 'run', argv: ['systemctl', 'x'] }, undo: [{ kind: 'run', argv: ['systemctl', 'y'] }] };
+  const error = await rejection(doAction(stepOf([shield]), shield, h.context));
+  t.equal(error.message, 'systemctl x: Failed to set unit properties');
+  t.strictSame(h.journal.state.entries, []);
+});
+
+t.test('mkdir makes a missing directory and journals it; an existing one is left alone', async (t) => {
+  const h = harness(t, { 'dev/hugepages1G/.keep': '' });
+  const mount: StepAction = { do: { kind: 'mkdir', path: '/run/boot-vm/hugepages' }, undo: [{ kind: 'rmdir', path: '/run/boot-vm/hugepages' }] };
+  t.strictSame(await doAction(stepOf([mount]), mount, h.context), []);
+  t.equal(nodeHostIo.exists(h.at('run/boot-vm/hugepages')), true);
+  t.strictSame(h.onDisk().entries.map((e) => e.undo), [mount.undo]);
+  const existing: StepAction = { do: { kind: 'mkdir', path: '/dev/hugepages1G' }, undo: [{ kind: 'rmdir', path: '/dev/hugepages1G' }] };
+  t.strictSame(await doAction(stepOf([existing]), existing, h.context), []);
+  t.equal(h.journal.state.entries.length, 1, 'an existing directory is not journaled, so teardown leaves it');
+});
+
+t.test('mkdir that makes parents too: undo removes only the last one', async (t) => {
+  const h = harness(t, {});
+  const mount: StepAction = { do: { kind: 'mkdir', path: '/mnt/a/b' }, undo: [{ kind: 'rmdir', path: '/mnt/a/b' }] };
+  await doAction(stepOf([mount]), mount, h.context);
+  for (const action of mount.undo) await undoAction(action, h.journal.state.entries[0]!, h.context, new Map(), new Set());
+  t.equal(nodeHostIo.exists(h.at('mnt/a/b')), false);
+  t.equal(nodeHostIo.exists(h.at('mnt')), false, 'the parents made for it are gone too', { todo: 'bug: doAction mkdir makes missing parents (mkdir -p) but journals and undoes only the leaf' });
+});
+
+t.test('wait-driver on a fake sysroot does not wait', async (t) => {
+  const h = harness(t, {});
+  const wait: StepAction = { do: { kind: 'wait-driver', device: '0000:01:00.0', driver: 'vfio-pci', timeoutMs: 10000 }, undo: [] };
+  t.strictSame(await doAction(stepOf([wait]), wait, h.context), [`did not wait for 0000:01:00.0 to be on vfio-pci: ${h.root} is not the live host`]);
+  t.strictSame(h.journal.state.entries, []);
+});
+
+t.test('wait-driver on the live host polls the driver link until it names the driver', async (t) => {
+  const link = '/sys/bus/pci/devices/0000:01:00.0/driver';
+  const memory = memoryIo({}, { [link]: '../../../bus/pci/drivers/nvidia' });
+  const io: HostIo = {
+    ...memory.io,
+    readLink(path) {
+      const target = memory.io.readLink(path);
+      if (memory.readLinks.length === 3) memory.links[link] = '../../../bus/pci/drivers/vfio-pci';
+      return target;
+    },
+  };
+  const h = harness(t, {}, { io, live: true });
+  const wait: StepAction = { do: { kind: 'wait-driver', device: '0000:01:00.0', driver: 'vfio-pci', timeoutMs: 5000 }, undo: [] };
+  t.strictSame(await doAction(stepOf([wait]), wait, h.context), []);
+  t.strictSame(memory.readLinks, [link, link, link, link], 'read until it changed');
+  t.strictSame(h.lines, [], 'no progress for a short wait');
+});
+
+t.test('wait-driver times out naming the device and the driver', async (t) => {
+  const link = '/sys/bus/pci/devices/0000:01:00.1/driver';
+  const memory = memoryIo({}, { [link]: '../../../bus/pci/drivers/snd_hda_intel' });
+  const h = harness(t, {}, { io: memory.io, live: true });
+  const wait: StepAction = { do: { kind: 'wait-driver', device: '0000:01:00.1', driver: 'vfio-pci', timeoutMs: 60 }, undo: [] };
+  const error = await rejection(doAction(stepOf([wait]), wait, h.context));
+  t.type(error, WaitTimeout);
+  t.match(error.message, /^waited 0\.[1-9]s for 0000:01:00\.1 to be on vfio-pci$/);
+});
+
+t.test('wait-driver stops when the signal aborts', async (t) => {
+  const memory = memoryIo({});
+  const h = harness(t, {}, { io: memory.io, live: true });
+  const stop = new AbortController();
+  stop.abort();
+  const wait: StepAction = { do: { kind: 'wait-driver', device: '0000:01:00.0', driver: 'vfio-pci', timeoutMs: 60_000 }, undo: [] };
+  const error = await rejection(doAction(stepOf([wait]), wait, { ...h.context, signal: stop.signal }));
+  t.equal(error.message, 'stopped waiting for 0000:01:00.0 to be on vfio-pci');
+});
+
+const HUGE = '/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages';
+const reserve = (add: number): StepAction => ({ do: { kind: 'reserve-hugepages', path: HUGE, add, pageSize: '1G' }, undo: [{ kind: 'release-hugepages', path: HUGE }] });
+
+t.test('reserve-hugepages raises the count, reads it back and journals what it added', async (t) => {
+  const seenAtWrite: (number | undefined)[] = [];
+  let h!: Harness;
+  const io: HostIo = {
+    ...nodeHostIo,
+    write(path, text) {
+      seenAtWrite.push(...h.onDisk().entries.map((e) => e.added));
+      nodeHostIo.write(path, text);
+    },
+  };
+  h = harness(t, { [HUGE.slice(1)]: '2\n' }, { io });
+  t.strictSame(await doAction(stepOf([reserve(16)]), reserve(16), h.context), ['16 pages added']);
+  t.equal(h.text(HUGE.slice(1)), '18\n');
+  t.strictSame(seenAtWrite, [0], 'journaled with nothing added before the write');
+  t.strictSame(h.onDisk().entries, [{ n: 3, step: 'test-step', phase: 'prepare', undo: reserve(16).undo, added: 16 }]);
+});
+
+t.test('reserve-hugepages that gets fewer pages fails with what it got, journaling those', async (t) => {
+  let reads = 0;
+  const io: HostIo = {
+    ...nodeHostIo,
+    read: (path) => (path.endsWith('nr_hugepages') && ++reads === 2 ? '7\n' : nodeHostIo.read(path)),
+  };
+  const h = harness(t, { [HUGE.slice(1)]: '2\n' }, { io });
+  const error = await rejection(doAction(stepOf([reserve(16)]), reserve(16), h.context));
+  t.type(error, ActionError);
+  t.equal(error.message, 'asked the kernel for 16 more 1G pages, got 5: memory is short or too fragmented; free some, or reserve them at boot (hugepages= on the kernel command line)');
+  t.strictSame(h.onDisk().entries.map((e) => e.added), [5]);
+});
+
+t.test('reserve-hugepages whose count went down journals nothing added', async (t) => {
+  let reads = 0;
+  const io: HostIo = { ...nodeHostIo, read: (path) => (++reads === 2 ? '1\n' : nodeHostIo.read(path)) };
+  const h = harness(t, { [HUGE.slice(1)]: '2\n' }, { io });
+  const error = await rejection(doAction(stepOf([reserve(4)]), reserve(4), h.context));
+  t.equal(error.message, 'asked the kernel for 4 more 1G pages, got -1: memory is short or too fragmented; free some, or reserve them at boot (hugepages= on the kernel command line)');
+  t.strictSame(h.onDisk().entries.map((e) => e.added), [0]);
+});
+
+t.test('reserve-hugepages on a file without a count', async (t) => {
+  const h = harness(t, { [HUGE.slice(1)]: 'many\n' });
+  const error = await rejection(doAction(stepOf([reserve(4)]), reserve(4), h.context));
+  t.equal(error.message, `${h.at(HUGE.slice(1))} does not hold a page count`);
+  t.strictSame(h.journal.state.entries, []);
+});
+
+t.test('reserve-hugepages on an empty file', async (t) => {
+  const h = harness(t, { [HUGE.slice(1)]: '' });
+  const error = await rejection(doAction(stepOf([reserve(4)]), reserve(4), h.context)).catch((e: Error) => e);
+  t.equal(error.message, `${h.at(HUGE.slice(1))} does not hold a page count`, 'an empty answer is no count', { todo: 'bug: readCount takes an empty (or blank) file as 0 pages, since Number("") is 0' });
+});
+
+t.test('wrap does nothing on the host', async (t) => {
+  const h = harness(t, {});
+  const wrap: StepAction = { do: { kind: 'wrap', argv: ['prlimit', '--memlock=1:1'] }, undo: [] };
+  t.strictSame(await doAction(stepOf([wrap]), wrap, h.context), []);
+  t.strictSame(h.journal.state.entries, []);
+});
+
+t.test('undo-only actions are not something a step does', async (t) => {
+  const h = harness(t, {});
+  for (const action of [{ kind: 'restore', path: '/x' }, { kind: 'rmdir', path: '/x' }, { kind: 'release-hugepages', path: '/x' }, { kind: 'restore-irq-affinity' }] as Action[]) {
+    const error = await rejection(doAction(stepOf(), { do: action, undo: [] }, h.context));
+    t.type(error, ActionError);
+    t.equal(error.message, `${action.kind} is not something a step does (it only undoes)`);
+  }
+});
+
+const entryOf = (extra: Partial<JournalEntry> = {}): JournalEntry => ({ n: 3, step: 'test-step', phase: 'prepare', undo: [], ...extra });
+
+t.test('restore on a fake sysroot writes the journaled old text back, once per teardown', async (t) => {
+  const path = '/sys/bus/pci/devices/0000:01:00.0/driver_override';
+  const h = harness(t, { [path.slice(1)]: 'vfio-pci\n' });
+  const oldValues = new Map([[path, '(null)\n']]);
+  const restored = new Set<string>();
+  t.strictSame(await undoAction({ kind: 'restore', path }, entryOf(), h.context, oldValues, restored), []);
+  t.equal(h.text(path.slice(1)), '(null)\n', 'the text as it was');
+  t.strictSame([...restored], [path]);
+  nodeHostIo.write(h.at(path.slice(1)), 'changed since\n');
+  await undoAction({ kind: 'restore', path }, entryOf(), h.context, oldValues, restored);
+  t.equal(h.text(path.slice(1)), 'changed since\n', 'not written a second time');
+  await undoAction({ kind: 'restore', path }, entryOf(), h.context, oldValues, new Set());
+  t.equal(h.text(path.slice(1)), '(null)\n', 'a new teardown restores again');
+});
+
+t.test('restore without a journaled old value writes nothing', async (t) => {
+  const h = harness(t, { 'sys/x': 'now\n' });
+  const restored = new Set<string>();
+  t.strictSame(await undoAction({ kind: 'restore', path: '/sys/x' }, entryOf(), h.context, new Map(), restored), []);
+  t.equal(h.text('sys/x'), 'now\n');
+  t.equal(restored.size, 0);
+});
+
+t.test('restore on a fake sysroot: the exact old text even without a final newline', async (t) => {
+  const h = harness(t, { 'sys/x': '0\n', 'sys/empty': 'set\n' });
+  await undoAction({ kind: 'restore', path: '/sys/x' }, entryOf(), h.context, new Map([['/sys/x', '1']]), new Set());
+  t.equal(h.text('sys/x'), '1', 'as it was: no newline added', { todo: 'bug: undoAction restore appends a newline to an old text without one, so a fake tree does not get its exact text back' });
+  await undoAction({ kind: 'restore', path: '/sys/empty' }, entryOf(), h.context, new Map([['/sys/empty', '']]), new Set());
+  t.equal(h.text('sys/empty'), '', 'an empty file stays empty', { todo: 'bug: undoAction restore writes "\\n" back for an empty old text on a fake tree' });
+});
+
+t.test('restore on the live host turns (null) into an empty write', async (t) => {
+  const override = '/sys/bus/pci/devices/0000:01:00.0/driver_override';
+  const governor = '/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor';
+  const memory = memoryIo({ [override]: 'vfio-pci\n', [governor]: 'performance\n' });
+  const h = harness(t, {}, { io: memory.io, live: true });
+  const oldValues = new Map([[override, '(null)\n'], [governor, 'powersave\n']]);
+  const restored = new Set<string>();
+  await undoAction({ kind: 'restore', path: override }, entryOf(), h.context, oldValues, restored);
+  await undoAction({ kind: 'restore', path: governor }, entryOf(), h.context, oldValues, restored);
+  await undoAction({ kind: 'restore', path: override }, entryOf(), h.context, oldValues, restored);
+  t.strictSame(memory.writes, [`${override}=\n`, `${governor}=powersave\n`]);
+});
+
+t.test('undo trigger and run', async (t) => {
+  const h = harness(t, { 'sys/bus/pci/drivers/nvidia/bind': '' });
+  t.strictSame(await undoAction({ kind: 'trigger', path: '/sys/bus/pci/drivers/nvidia/bind', value: '0000:01:00.0' }, entryOf(), h.context, new Map(), new Set()), []);
+  t.equal(h.text('sys/bus/pci/drivers/nvidia/bind'), '0000:01:00.0\n');
+  t.strictSame(await undoAction({ kind: 'run', argv: ['systemctl', 'set-property', 'user.slice', 'AllowedCPUs='] }, entryOf(), h.context, new Map(), new Set()), [`logged, not run: systemctl set-property user.slice AllowedCPUs= (${h.root} is not the live host)`]);
+  t.strictSame(h.commands, []);
+  const live = harness(t, {}, { io: memoryIo({}).io, live: true });
+  t.strictSame(await undoAction({ kind: 'run', argv: ['systemctl', 'y'] }, entryOf(), live.context, new Map(), new Set()), []);
+  t.strictSame(live.commands, [['systemctl', 'y']]);
+});
+
+t.test('undo rmdir removes the directory when it is there', async (t) => {
+  const h = harness(t, {});
+  mkdirSync(h.at('run/boot-vm/hugepages'), { recursive: true });
+  t.strictSame(await undoAction({ kind: 'rmdir', path: '/run/boot-vm/hugepages' }, entryOf(), h.context, new Map(), new Set()), []);
+  t.equal(nodeHostIo.exists(h.at('run/boot-vm/hugepages')), false);
+  t.strictSame(await undoAction({ kind: 'rmdir', path: '/run/boot-vm/hugepages' }, entryOf(), h.context, new Map(), new Set()), [], 'gone already: nothing to do');
+});
+
+t.test('release-hugepages gives back exactly what the reserve added', async (t) => {
+  const h = harness(t, { [HUGE.slice(1)]: '20\n' });
+  const release: Action = { kind: 'release-hugepages', path: HUGE };
+  t.strictSame(await undoAction(release, entryOf({ added: 16 }), h.context, new Map(), new Set()), ['16 pages given back']);
+  t.equal(h.text(HUGE.slice(1)), '4\n');
+  t.strictSame(await undoAction(release, entryOf({ added: 0 }), h.context, new Map(), new Set()), []);
+  t.strictSame(await undoAction(release, entryOf(), h.context, new Map(), new Set()), []);
+  t.equal(h.text(HUGE.slice(1)), '4\n', 'nothing added: nothing given back');
+  t.strictSame(await undoAction(release, entryOf({ added: 9 }), h.context, new Map(), new Set()), ['9 pages given back']);
+  t.equal(h.text(HUGE.slice(1)), '0\n', 'never below zero');
+});
+
+t.test('restore-irq-affinity writes old values back, skipping IRQs that are gone', async (t) => {
+  const h = harness(t, { 'proc/irq/5/smp_affinity_list': '0-1\n', 'proc/irq/9/smp_affinity_list': '0-1\n' });
+  const entry = entryOf({ irqs: { '5': '0-7', '9': '2\n', '130': '0-3' } });
+  t.strictSame(await undoAction({ kind: 'restore-irq-affinity' }, entry, h.context, new Map(), new Set()), []);
+  t.equal(h.text('proc/irq/5/smp_affinity_list'), '0-7\n');
+  t.equal(h.text('proc/irq/9/smp_affinity_list'), '2\n');
+  t.equal(nodeHostIo.exists(h.at('proc/irq/130')), false, 'a vanished IRQ is not created');
+  t.strictSame(await undoAction({ kind: 'restore-irq-affinity' }, entryOf(), h.context, new Map(), new Set()), [], 'no IRQs journaled');
+});
+
+t.test('restore-irq-affinity reports what the kernel refused and goes on', async (t) => {
+  const io: HostIo = {
+    ...nodeHostIo,
+    write(path, text) {
+      if (path.includes('/irq/5/') || path.includes('/irq/7/')) throw errno('EIO', 'i/o error', 'write', path);
+      nodeHostIo.write(path, text);
+    },
+  };
+  const h = harness(t, { 'proc/irq/5/smp_affinity_list': '0-1\n', 'proc/irq/7/smp_affinity_list': '0-1\n', 'proc/irq/9/smp_affinity_list': '0-1\n' }, { io });
+  const notes = await undoAction({ kind: 'restore-irq-affinity' }, entryOf({ irqs: { '5': '0-7', '7': '0-7', '9': '0-7' } }), h.context, new Map(), new Set());
+  t.strictSame(notes, ['the kernel refused IRQ 5: EIO (i/o error), IRQ 7: EIO (i/o error)']);
+  t.equal(h.text('proc/irq/9/smp_affinity_list'), '0-7\n');
+});
+
+t.test('do-only actions cannot undo anything', async (t) => {
+  const h = harness(t, {});
+  for (const action of [{ kind: 'set', path: '/x', value: '1' }, { kind: 'mkdir', path: '/x' }, { kind: 'wrap', argv: [] }] as Action[]) {
+    const error = await rejection(undoAction(action, entryOf(), h.context, new Map(), new Set()));
+    t.type(error, ActionError);
+    t.equal(error.message, `${action.kind} cannot undo anything`);
+  }
+});

@@ -1,0 +1,248 @@
+// Launches against copies of the posts' fake hosts, through the real CLI, with the fake QEMU: the
+// exact files each launch changes while the VM runs, the tree byte-identical after teardown, every
+// step failing in turn (rolled back, named), a SIGKILLed launcher cleaned up by teardown.mjs,
+// prepare-host's journal kept by a launch, and a second launch refused.
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { changes, copyHost, FAKE_QEMU, fileExists, snapshot, start, waitFor, waitForLine, alive } from '../fixtures/launch.js';
+import { FIXTURES, planOn, REPO } from '../fixtures/helpers.js';
+import { Sysroot } from '../../lib/host/sysroot.js';
+
+t.setTimeout(240_000);
+
+const golden = (name: string) => readFileSync(join(FIXTURES, 'argv', `${name}.args`), 'utf8').trimEnd().split('\n');
+
+/** boot-vm <profile> against `root` with the fake QEMU, which records its pid and argv in `root/../<x>.record`. */
+function launch(profile: string, root: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  const record = `${root}.record.json`;
+  const launcher = start('boot-vm.mjs', [profile, '--sysroot', root, '--qemu-binary', FAKE_QEMU, '--qemu-version', '7.2', ...extra], { FAKE_QEMU_SYSROOT: root, FAKE_QEMU_RECORD: record, ...env });
+  return { launcher, record, qemu: () => JSON.parse(readFileSync(record, 'utf8')) as { pid: number; argv: string[] } };
+}
+
+const RUNNING = /running: send the passed devices' IRQs .*: done/;
+
+t.test("mediapc on the blog's Z77 host: the on-boot.sh changes while it runs, nothing left after", async (t) => {
+  const root = copyHost(t, 'z77-i5-2500');
+  const before = snapshot(root);
+  const { launcher, qemu } = launch('mediapc', root);
+  await waitForLine(launcher, RUNNING);
+  const { pid, argv } = qemu();
+  t.strictSame(argv, golden('mediapc').slice(7), 'QEMU got the planned argv; chrt, taskset and prlimit were logged, not run');
+  const irqs = (list: number[], from: string, to: string) => list.map((irq) => `/proc/irq/${irq}/smp_affinity_list: ${from} → ${to}`);
+  const running = changes(before, snapshot(root)).filter((line) => !line.startsWith('/proc/interrupts') && !/^\+\/proc\/irq\/20\d(\/|:)/.test(line) && !line.startsWith('+/run/boot-vm'));
+  t.strictSame(running, [
+    ...irqs([1, 120, 121, 122, 123, 124, 125, 126, 127, 128, 8, 9], '0-3', '0-1'),
+    '/proc/sys/kernel/nmi_watchdog: 1 → 0',
+    '/proc/sys/kernel/watchdog: 1 → 0',
+    '/proc/sys/vm/stat_interval: 1 → 120',
+    '/sys/bus/pci/devices/0000:00:14.0/driver_override: (null) → vfio-pci',
+    '/sys/bus/pci/devices/0000:00:1a.0/driver_override: (null) → vfio-pci',
+    '/sys/bus/pci/devices/0000:00:1d.0/driver_override: (null) → vfio-pci',
+    '/sys/bus/workqueue/devices/writeback/cpumask: ffffffff,ffffffff → 3'.replace('ffffffff,ffffffff', 'f'),
+    '/sys/class/vtconsole/vtcon1/bind: 1 → 0',
+    '/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor: ondemand → performance',
+    '/sys/devices/system/cpu/cpu3/cpufreq/scaling_governor: ondemand → performance',
+    '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages: 0 → 4096',
+    '/sys/module/kvm/parameters/ignore_msrs: N → Y',
+  ].sort(), 'exactly these files, with these values');
+  for (let irq = 200; irq <= 204; irq++) t.equal(readFileSync(join(root, `proc/irq/${irq}/smp_affinity_list`), 'utf8'), '2-3\n', `vfio IRQ ${irq} is on the guest's CPUs`);
+  t.ok(fileExists(join(root, 'run/boot-vm/mediapc.journal')), 'the journal is under the sysroot');
+  launcher.child.kill('SIGTERM');
+  const result = await launcher.done;
+  t.equal(result.status, 0, 'QEMU stopped cleanly on the forwarded SIGTERM');
+  t.notOk(alive(pid), 'QEMU is gone');
+  t.strictSame(changes(before, snapshot(root)), [], 'the tree is byte-identical to before');
+  t.match(result.stderr, /^boot-vm: \[10\/16\] prepare: bind 0000:00:1a\.0 \[8086:1e2d\] to vfio-pci: done \(did not wait for 0000:00:1a\.0 to be on vfio-pci: .* is not the live host\)$/m, 'one line per step: what, where, result');
+  t.match(result.stderr, /^boot-vm: \[8\/16\] prepare: bind 0000:01:00\.0 \[10de:1b81\] to vfio-pci: skipped \(already on vfio-pci\)$/m);
+  t.match(result.stderr, /^boot-vm: logged, not run: prlimit --memlock=9663676416:9663676416 chrt -r 1 taskset -c 2-3 \(.*\); QEMU runs without them$/m);
+  t.match(result.stderr, /the kernel refused IRQ 0/, 'a refused IRQ is reported, not fatal');
+  t.match(result.stderr, /^boot-vm: QEMU exited with status 0; putting the host back$/m);
+  t.match(result.stderr, /^boot-vm: \[13\/16\] prepare: undo reserve-hugepages 2M: undone \(4096 pages given back\)$/m);
+});
+
+t.test("workstation-gtx1060 on the server guide's Inspur: daemonized QEMU, 1G pages already reserved", async (t) => {
+  const root = copyHost(t, 'inspur-nf5212m5');
+  mkdirSync(join(root, 'var/lib/boot-vm/nvram'), { recursive: true });
+  const before = snapshot(root);
+  const { launcher } = launch('workstation-gtx1060', root);
+  await waitForLine(launcher, RUNNING);
+  const pid = Number(readFileSync(join(root, 'run/boot-vm/workstation-gtx1060.pid'), 'utf8'));
+  const running = changes(before, snapshot(root)).filter((line) => /driver_override|scaling_governor|hugepages|vtconsole/.test(line.split(': ')[0]!));
+  t.strictSame(running, [
+    '/sys/bus/pci/devices/0000:65:00.0/driver_override: (null) → vfio-pci',
+    '/sys/bus/pci/devices/0000:65:00.1/driver_override: (null) → vfio-pci',
+    '/sys/bus/pci/devices/0000:b3:00.0/driver_override: (null) → vfio-pci',
+    '/sys/bus/pci/devices/0000:b4:00.0/driver_override: (null) → vfio-pci',
+    ...[10, 11, 12, 13, 14, 15, 16, 17, 28, 29, 30, 31, 32, 33, 34, 35].map((cpu) => `/sys/devices/system/cpu/cpu${cpu}/cpufreq/scaling_governor: powersave → performance`),
+  ].sort(), 'devices and governors; the 16 1G pages were free already, the ASPEED console stays');
+  t.match(launcher.stderr(), /reserve 16 huge pages of 1G.*: skipped \(32 are free already\)/);
+  process.kill(pid, 'SIGTERM');
+  const result = await launcher.done;
+  t.equal(result.status, 0, 'the launcher followed the daemon until it exited');
+  t.strictSame(changes(before, snapshot(root)), [], 'byte-identical after');
+});
+
+t.test('gaming-9900k on the i9-9900k: the CPU shield is systemd commands, logged on a fake host', async (t) => {
+  const root = copyHost(t, 'i9-9900k');
+  mkdirSync(join(root, 'var/lib/boot-vm/nvram'), { recursive: true });
+  // 16 1G pages: the fake kernel "has" them, as a host reserving them at boot would.
+  const before = snapshot(root);
+  const { launcher } = launch('gaming-9900k', root);
+  await waitForLine(launcher, RUNNING);
+  t.match(launcher.stderr(), /launch: confine host tasks to CPUs 0-1,8-9 \(systemd AllowedCPUs\): done \(logged, not run: systemctl set-property --runtime init\.scope AllowedCPUs=0-1,8-9 .*; logged, not run: systemctl set-property --runtime user\.slice AllowedCPUs=0-1,8-9 /);
+  t.match(launcher.stderr(), /logged, not run: systemd-run --scope --quiet --slice=machine\.slice --unit=boot-vm-gaming-9900k prlimit --memlock=\S+ taskset -c 0-15 /);
+  t.match(changes(before, snapshot(root)).join('\n'), /hugepages-1048576kB\/nr_hugepages: 0 → 16/);
+  launcher.child.kill('SIGINT');
+  const result = await launcher.done;
+  t.equal(result.status, 0);
+  t.match(result.stderr, /cpu-shield: undone \(logged, not run: systemctl set-property --runtime user\.slice AllowedCPUs= /);
+  t.strictSame(changes(before, snapshot(root)), []);
+});
+
+t.test("QEMU's exit status is the launcher's, after teardown", async (t) => {
+  const root = copyHost(t, 'z77-i5-2500');
+  const before = snapshot(root);
+  const { launcher } = launch('mediapc', root, [], { FAKE_QEMU_EXIT: '3' });
+  const result = await launcher.done;
+  t.equal(result.status, 3);
+  t.match(result.stderr, /QEMU exited with status 3; putting the host back/);
+  t.strictSame(changes(before, snapshot(root)), []);
+});
+
+t.test('a QEMU that cannot start: everything undone, named', async (t) => {
+  const root = copyHost(t, 'z77-i5-2500');
+  const before = snapshot(root);
+  const launcher = start('boot-vm.mjs', ['mediapc', '--sysroot', root, '--qemu-binary', join(root, 'no-such-qemu'), '--qemu-version', '7.2']);
+  const result = await launcher.done;
+  t.equal(result.status, 1);
+  t.match(result.stderr, /^cannot start QEMU: Command failed with ENOENT: .*no-such-qemu/m);
+  t.strictSame(changes(before, snapshot(root)), []);
+});
+
+t.test('--json logs one object per line; --quiet prints nothing when all goes well', async (t) => {
+  const root = copyHost(t, 'z77-i5-2500');
+  const json = await launch('mediapc', root, ['--json'], { FAKE_QEMU_EXIT: '0' }).launcher.done;
+  t.equal(json.status, 0);
+  const events = json.stderr.trimEnd().split('\n').map((line) => JSON.parse(line) as { event: string; n?: number; result?: string });
+  t.strictSame(events.filter((event) => event.event === 'step' && event.result === 'done').map((event) => event.n).slice(0, 12), [2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15], 'the prepare and launch steps that change something');
+  t.notOk(events.some((event) => event.result === 'failed'), 'none failed (the IRQ step stops following when QEMU exits at once)');
+  const quiet = await launch('mediapc', root, ['--quiet'], { FAKE_QEMU_EXIT: '0' }).launcher.done;
+  t.equal(quiet.status, 0);
+  t.equal(quiet.stderr, '');
+});
+
+// Each step that changes the Z77 host, made to fail by turning the file it writes first into a
+// directory (the kernel refusing the write): the step is named, what came before is undone.
+const FAULTS: [step: number, title: RegExp, file: string][] = [
+  [2, /let KVM ignore guest accesses/, 'sys/module/kvm/parameters/ignore_msrs'],
+  [3, /set vm\.stat_interval = 120/, 'proc/sys/vm/stat_interval'],
+  [4, /set kernel\.watchdog = 0/, 'proc/sys/kernel/watchdog'],
+  [5, /set kernel\.nmi_watchdog = 0/, 'proc/sys/kernel/nmi_watchdog'],
+  [6, /run writeback threads on CPUs 0-1 only/, 'sys/bus/workqueue/devices/writeback/cpumask'],
+  [7, /unbind the virtual consoles and framebuffers/, 'sys/bus/platform/drivers/efi-framebuffer/unbind'],
+  [10, /bind 0000:00:1a\.0/, 'sys/bus/pci/drivers/ehci-pci/unbind'],
+  [11, /bind 0000:00:1d\.0/, 'sys/bus/pci/devices/0000:00:1d.0/driver_override'],
+  [12, /bind 0000:00:14\.0/, 'sys/bus/pci/drivers/xhci_hcd/unbind'],
+  [13, /reserve 4096 more huge pages of 2M/, 'proc/sys/vm/compact_memory'],
+  [14, /set the performance governor/, 'sys/devices/system/cpu/cpu3/cpufreq/scaling_governor'],
+];
+
+for (const [n, title, file] of FAULTS) {
+  t.test(`step ${n} fails: named, and the host is put back`, async (t) => {
+    const root = copyHost(t, 'z77-i5-2500');
+    rmSync(join(root, file));
+    mkdirSync(join(root, file));
+    const before = snapshot(root);
+    const result = await launch('mediapc', root, [], { FAKE_QEMU_EXIT: '0' }).launcher.done;
+    t.equal(result.status, 1);
+    const last = result.stderr.trimEnd().split('\n').at(-1)!;
+    t.match(last, new RegExp(`^step ${n} \\(${title.source}.*\\) failed: .*${file.replaceAll('.', '\\.')}: EISDIR .*; everything done before it was undone$`));
+    t.notMatch(result.stderr, /QEMU started/, 'QEMU never started');
+    t.strictSame(changes(before, snapshot(root)), [], 'byte-identical to before the launch');
+  });
+}
+
+t.test('SIGKILL after prepare: teardown.mjs refuses while QEMU runs, --stop stops it and restores the tree, twice is a no-op', async (t) => {
+  const root = copyHost(t, 'z77-i5-2500');
+  const before = snapshot(root);
+  const { launcher, qemu } = launch('mediapc', root);
+  await waitForLine(launcher, RUNNING);
+  launcher.child.kill('SIGKILL');
+  await launcher.done;
+  const { pid } = qemu();
+  t.ok(alive(pid), 'QEMU outlives its launcher');
+  const again = await launch('mediapc', root, [], { FAKE_QEMU_EXIT: '0' }).launcher.done;
+  t.equal(again.status, 1);
+  t.match(again.stderr, new RegExp(`^mediapc's QEMU \\(pid ${pid}\\) is still running, and its launcher is gone; stop it, or run scripts/teardown\\.mjs mediapc --stop$`, 'm'));
+  const refused = await start('scripts/teardown.mjs', ['mediapc', '--sysroot', root]).done;
+  t.equal(refused.status, 1);
+  t.equal(refused.stderr, `mediapc's QEMU (pid ${pid}) is still running; stop it first, or pass --stop to send it SIGTERM and wait\n`);
+  const stopped = await start('scripts/teardown.mjs', ['mediapc', '--sysroot', root, '--stop']).done;
+  t.equal(stopped.status, 0, stopped.stderr);
+  t.match(stopped.stdout, /^mediapc: the host is back as it was \(\d+ changes undone\)\n$/);
+  t.notOk(alive(pid));
+  t.strictSame(changes(before, snapshot(root)), [], 'byte-identical');
+  const twice = await start('scripts/teardown.mjs', ['mediapc', '--sysroot', root]).done;
+  t.equal(twice.status, 0);
+  t.equal(twice.stdout, `mediapc: nothing to undo (no journal at ${root}/run/boot-vm/mediapc.journal)\n`);
+});
+
+t.test('SIGKILL with QEMU gone too: teardown.mjs alone restores the tree', async (t) => {
+  const root = copyHost(t, 'z77-i5-2500');
+  const before = snapshot(root);
+  const { launcher, qemu } = launch('mediapc', root);
+  await waitForLine(launcher, RUNNING);
+  launcher.child.kill('SIGKILL');
+  await launcher.done;
+  process.kill(qemu().pid, 'SIGKILL');
+  await waitFor('QEMU to die', () => !alive(qemu().pid));
+  const leftover = await launch('mediapc', root, [], { FAKE_QEMU_EXIT: '0' }).launcher.done;
+  t.equal(leftover.status, 1);
+  t.match(leftover.stderr, /a run of mediapc ended without putting the host back \(.*mediapc\.journal is left over\); run scripts\/teardown\.mjs mediapc first/);
+  const teardown = await start('scripts/teardown.mjs', ['mediapc', '--sysroot', root]).done;
+  t.equal(teardown.status, 0, teardown.stderr);
+  // What the killed QEMU left stays: its IRQ lines (the fake's kernel) and its pidfile, which keeps /run/boot-vm.
+  t.strictSame(changes(before, snapshot(root)).filter((line) => !/^(\/proc\/interrupts|\+\/proc\/irq\/20\d)/.test(line)), ['+/run/boot-vm/mediapc.pid: ' + qemu().pid, '+/run/boot-vm: dir']);
+});
+
+t.test('a second launch while the first runs is refused and changes nothing', async (t) => {
+  const root = copyHost(t, 'z77-i5-2500');
+  const { launcher } = launch('mediapc', root);
+  await waitForLine(launcher, RUNNING);
+  const during = snapshot(root);
+  const second = await launch('mediapc', root, [], { FAKE_QEMU_EXIT: '0', FAKE_QEMU_RECORD: `${root}.second.json` }).launcher.done;
+  t.equal(second.status, 1);
+  t.match(second.stderr, new RegExp(`^mediapc is already running: boot-vm \\(pid ${launcher.child.pid}\\) holds .*mediapc\\.journal; it puts the host back when QEMU exits$`, 'm'));
+  t.strictSame(changes(during, snapshot(root)), []);
+  launcher.child.kill('SIGTERM');
+  t.equal((await launcher.done).status, 0);
+});
+
+t.test('prepare-host then a launch: the launch keeps the prepare steps, teardown.mjs undoes them', async (t) => {
+  const root = copyHost(t, 'z77-i5-2500');
+  const before = snapshot(root);
+  const prepared = await start('scripts/prepare-host.mjs', ['mediapc', '--sysroot', root, '--qemu-version', '7.2']).done;
+  t.equal(prepared.status, 0, prepared.stderr);
+  t.match(prepared.stdout, /^mediapc: the host is prepared; boot-vm mediapc keeps these steps/);
+  t.notMatch(prepared.stderr, /governor|locked-memory|IRQ/, 'launch and running steps wait for a launch');
+  const afterPrepare = snapshot(root);
+  const again = await start('scripts/prepare-host.mjs', ['mediapc', '--sysroot', root, '--qemu-version', '7.2']).done;
+  t.equal(again.status, 0);
+  t.match(again.stdout, /^mediapc: the host is prepared already/);
+  const run = await launch('mediapc', root, [], { FAKE_QEMU_EXIT: '0' }).launcher.done;
+  t.equal(run.status, 0, run.stderr);
+  t.match(run.stderr, /the prepare steps were applied by prepare-host; keeping them/);
+  t.strictSame(changes(afterPrepare, snapshot(root)).filter((line) => !line.includes('mediapc.journal')), [], 'after the VM, the host is as prepare-host left it');
+  const teardown = await start('scripts/teardown.mjs', ['mediapc', '--sysroot', root]).done;
+  t.equal(teardown.status, 0, teardown.stderr);
+  t.strictSame(changes(before, snapshot(root)), []);
+});
+
+t.test('the plan a launch applies is the dry-run plan', async (t) => {
+  const root = copyHost(t, 'z77-i5-2500');
+  const plan = planOn(join(REPO, 'profiles/mediapc.yaml'), 'z77-i5-2500', { sysroot: new Sysroot(root), qemuVersion: { major: 7, minor: 2 } });
+  const result = await launch('mediapc', root, ['--json'], { FAKE_QEMU_EXIT: '0' }).launcher.done;
+  const titles = result.stderr.trimEnd().split('\n').map((line) => JSON.parse(line)).filter((event) => event.event === 'step' && !String(event.title).startsWith('undo'));
+  t.strictSame(titles.map((event) => `${event.n} ${event.title}`), plan.steps.map((step) => `${step.n} ${step.title}`));
+});

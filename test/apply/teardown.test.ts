@@ -1,0 +1,178 @@
+// teardownVm on a copy of the i9-9900k fake host prepared with the gaming-9900k plan: nothing to
+// undo without a journal; refuses while the recorded launcher or QEMU (real `sleep` children) is
+// alive; --stop sends QEMU SIGTERM and waits; undoes everything, removes the journal, and is
+// idempotent; changes that cannot be undone are counted in the error.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { nodeHostIo, type HostIo } from '../../lib/apply/host-io.js';
+import { Journal, JournalError } from '../../lib/apply/journal.js';
+import { createLogger } from '../../lib/apply/log.js';
+import { prepareHost } from '../../lib/apply/prepare.js';
+import { refOf } from '../../lib/apply/processes.js';
+import { teardownVm, type TeardownOptions } from '../../lib/apply/teardown.js';
+import { BootVmError, HostStateError } from '../../lib/errors.js';
+import { Sysroot } from '../../lib/host/sysroot.js';
+import { hostRoot, planOn } from '../fixtures/helpers.js';
+import { tree } from '../fixtures/trees.js';
+
+const PROFILE = 'test/fixtures/argv/gaming-9900k.yaml';
+const VTCON = 'sys/class/vtconsole/vtcon1/bind';
+
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const name of readdirSync(join(root, dir)).sort()) {
+      const path = dir ? `${dir}/${name}` : name;
+      const stat = lstatSync(join(root, path));
+      if (stat.isSymbolicLink()) out[path] = '-> link';
+      else if (stat.isDirectory()) {
+        out[`${path}/`] = 'dir';
+        walk(path);
+      } else out[path] = readFileSync(join(root, path), 'utf8');
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** A copy of the fake host, as it was before (snapshot), then prepared with prepareHost. */
+async function prepared(t: Test, io: HostIo = nodeHostIo) {
+  const root = tree(t, {});
+  cpSync(hostRoot('i9-9900k'), root, { recursive: true, verbatimSymlinks: true });
+  const original = snapshot(root);
+  const sysroot = new Sysroot(root);
+  const plan = planOn(PROFILE, 'i9-9900k', { sysroot });
+  const lines: string[] = [];
+  const options: TeardownOptions = { sysroot, io, log: createLogger({ mode: 'text', total: plan.steps.length, write: (line) => lines.push(line), isTty: false }), env: { PATH: '' }, stop: false };
+  await prepareHost(plan, { ...options, io: nodeHostIo });
+  lines.length = 0;
+  const journalFile = join(root, 'run/boot-vm/gaming-9900k.journal');
+  return { root, original, options, lines, journalFile, text: (path: string) => readFileSync(join(root, path), 'utf8') };
+}
+
+/** A `sleep 30` child, killed when the test ends. */
+async function child(t: Test): Promise<ChildProcess> {
+  const process = spawn('sleep', ['30'], { stdio: 'ignore' });
+  t.teardown(() => void process.kill('SIGKILL'));
+  await once(process, 'spawn');
+  return process;
+}
+
+function record(journalFile: string, change: (journal: Journal) => void) {
+  const journal = Journal.load(journalFile, nodeHostIo)!;
+  change(journal);
+  journal.save();
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected it to reject');
+}
+
+t.test('no journal: nothing to undo', async (t) => {
+  const root = tree(t, {});
+  const options: TeardownOptions = { sysroot: new Sysroot(root), io: nodeHostIo, log: createLogger({ mode: 'quiet', total: 0, write: () => {} }), env: {}, stop: false };
+  t.equal(await teardownVm('gaming-9900k', options), `gaming-9900k: nothing to undo (no journal at ${root}/run/boot-vm/gaming-9900k.journal)\n`);
+  t.strictSame(readdirSync(root), []);
+});
+
+t.test('teardown undoes prepare-host, removes the journal, and is idempotent', async (t) => {
+  const h = await prepared(t);
+  t.equal(h.text(VTCON), '0\n');
+  t.equal(await teardownVm('gaming-9900k', h.options), 'gaming-9900k: the host is back as it was (9 changes undone)\n');
+  t.strictSame(snapshot(h.root), h.original, 'every file as it was; the journal and run/boot-vm gone');
+  t.strictSame(h.lines, [
+    'boot-vm: [5/9] prepare: undo reserve-hugepages 1G: undone (16 pages given back)',
+    'boot-vm: [4/9] prepare: undo bind-vfio 0000:01:00.1: undone',
+    'boot-vm: [3/9] prepare: undo bind-vfio 0000:01:00.0: undone',
+    'boot-vm: [2/9] prepare: undo unbind-consoles: undone',
+  ]);
+  t.equal(await teardownVm('gaming-9900k', h.options), `gaming-9900k: nothing to undo (no journal at ${h.journalFile})\n`);
+  t.strictSame(snapshot(h.root), h.original);
+});
+
+t.test('one change: the message says change, not changes', async (t) => {
+  const h = await prepared(t);
+  record(h.journalFile, (journal) => void journal.state.entries.splice(1));
+  t.equal(await teardownVm('gaming-9900k', h.options), 'gaming-9900k: the host is back as it was (1 change undone)\n');
+  t.equal(h.text(VTCON), '1\n');
+});
+
+t.test('refuses while the recorded launcher runs', async (t) => {
+  const h = await prepared(t);
+  const launcher = await child(t);
+  record(h.journalFile, (journal) => (journal.state.launcher = refOf(launcher.pid!)!));
+  const error = await rejection(teardownVm('gaming-9900k', { ...h.options, stop: true }));
+  t.type(error, HostStateError);
+  t.equal(error.message, `gaming-9900k is running under boot-vm (pid ${launcher.pid}), which puts the host back when QEMU exits; stop the VM instead`);
+  t.equal(launcher.exitCode, null, 'not stopped, even with --stop');
+  t.equal(launcher.signalCode, null);
+  t.equal(h.text(VTCON), '0\n', 'nothing undone');
+  t.equal(nodeHostIo.exists(h.journalFile), true);
+});
+
+t.test('a launcher that is gone does not block', async (t) => {
+  const h = await prepared(t);
+  const launcher = await child(t);
+  const ref = refOf(launcher.pid!)!;
+  launcher.kill('SIGKILL');
+  await once(launcher, 'exit');
+  record(h.journalFile, (journal) => (journal.state.launcher = ref));
+  t.equal(await teardownVm('gaming-9900k', h.options), 'gaming-9900k: the host is back as it was (9 changes undone)\n');
+});
+
+t.test('refuses while the recorded QEMU runs, without --stop', async (t) => {
+  const h = await prepared(t);
+  const qemu = await child(t);
+  record(h.journalFile, (journal) => (journal.state.qemu = refOf(qemu.pid!)!));
+  const error = await rejection(teardownVm('gaming-9900k', h.options));
+  t.type(error, HostStateError);
+  t.equal(error.message, `gaming-9900k's QEMU (pid ${qemu.pid}) is still running; stop it first, or pass --stop to send it SIGTERM and wait`);
+  t.equal(qemu.exitCode, null);
+  t.equal(qemu.signalCode, null);
+  t.equal(h.text(VTCON), '0\n');
+});
+
+t.test('--stop sends QEMU SIGTERM, waits for it, then undoes', async (t) => {
+  const h = await prepared(t);
+  const qemu = await child(t);
+  const exited = once(qemu, 'exit');
+  record(h.journalFile, (journal) => (journal.state.qemu = refOf(qemu.pid!)!));
+  t.equal(await teardownVm('gaming-9900k', { ...h.options, stop: true }), 'gaming-9900k: the host is back as it was (9 changes undone)\n');
+  t.strictSame(await exited, [null, 'SIGTERM']);
+  t.strictSame(snapshot(h.root), h.original);
+});
+
+t.test('changes that cannot be undone are counted; the journal is removed anyway', async (t) => {
+  const io: HostIo = {
+    ...nodeHostIo,
+    write(path, text) {
+      if (path.endsWith('vtcon1/bind')) throw Object.assign(new Error('EBUSY: resource busy or locked, write'), { code: 'EBUSY' });
+      nodeHostIo.write(path, text);
+    },
+  };
+  const h = await prepared(t, io);
+  const error = await rejection(teardownVm('gaming-9900k', h.options));
+  t.type(error, BootVmError);
+  t.equal(error.message, `gaming-9900k: 1 of 9 changes could not be undone: step 2 (unbind-consoles): writing "1" to ${join(h.root, VTCON)}: EBUSY (resource busy or locked)`);
+  t.equal(h.text(VTCON), '0\n');
+  t.equal(h.text('sys/bus/pci/devices/0000:01:00.0/driver_override'), '(null)\n', 'the rest was undone');
+  t.equal(nodeHostIo.exists(h.journalFile), false);
+  t.equal(h.lines.at(-1), `boot-vm: [2/9] prepare: undo unbind-consoles: undo-failed (writing "1" to ${join(h.root, VTCON)}: EBUSY (resource busy or locked))`);
+});
+
+t.test('a journal that is not one is reported, and left alone', async (t) => {
+  const h = await prepared(t);
+  writeFileSync(h.journalFile, 'garbage');
+  const error = await rejection(teardownVm('gaming-9900k', h.options));
+  t.type(error, JournalError);
+  t.match(error.message, `${h.journalFile} is not a boot-vm journal (`);
+  t.equal(readFileSync(h.journalFile, 'utf8'), 'garbage');
+});
