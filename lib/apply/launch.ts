@@ -88,7 +88,9 @@ export async function launchVm(plan: Plan, options: SessionOptions): Promise<Lau
     }
     const argv = commandOf(plan, options);
     const { execa } = await import('execa');
-    const child = execa(argv[0]!, argv.slice(1), { stdio: 'inherit', reject: false, env: options.env, extendEnv: false, forceKillAfterDelay: false });
+    // cleanup: false — execa would send QEMU a second SIGTERM of its own on ours, which kills it
+    // before it removes its pidfile; and a VM should outlive a crashed launcher (teardown.mjs --stop).
+    const child = execa(argv[0]!, argv.slice(1), { stdio: 'inherit', reject: false, env: options.env, extendEnv: false, forceKillAfterDelay: false, cleanup: false });
     qemu = child;
     let status: number;
     let vm: ProcessRef | undefined;
