@@ -1,5 +1,5 @@
 /** Does one planned action on the host and journals it; undoes a journaled one. */
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Sysroot } from '../host/sysroot.js';
 import { restoredText } from '../plan/render-steps.js';
 import type { Action, Step, StepAction } from '../plan/step.js';
@@ -34,17 +34,19 @@ function readValue({ io, sysroot }: ApplyContext, path: string): string {
   }
 }
 
-function writeValue({ io, sysroot }: ApplyContext, path: string, value: string): void {
+/** Writes a value (a newline added), or with `exact` the text as given (a fake tree's old content). */
+function writeValue({ io, sysroot }: ApplyContext, path: string, value: string, exact = false): void {
   try {
-    io.write(sysroot.path(path), value.endsWith('\n') ? value : `${value}\n`);
+    io.write(sysroot.path(path), exact || value.endsWith('\n') ? value : `${value}\n`);
   } catch (error) {
     throw new ActionError(`writing ${JSON.stringify(value.trim())} to ${sysroot.path(path)}: ${describeError(error)}`);
   }
 }
 
 const readCount = (context: ApplyContext, path: string) => {
-  const count = Number(readValue(context, path).trim());
-  if (!Number.isInteger(count)) throw new ActionError(`${context.sysroot.path(path)} does not hold a page count`);
+  const text = readValue(context, path).trim();
+  const count = Number(text);
+  if (text === '' || !Number.isInteger(count)) throw new ActionError(`${context.sysroot.path(path)} does not hold a page count`);
   return count;
 };
 
@@ -71,11 +73,15 @@ export async function doAction(step: Step, { do: action, undo }: StepAction, con
       await context.runCommand(action.argv);
       if (undo.length > 0) journal.record(entry());
       return [];
-    case 'mkdir':
-      if (io.exists(sysroot.path(action.path))) return [];
+    case 'mkdir': {
+      // Each directory made is journaled, parents included, and removed innermost first.
+      const made: string[] = [];
+      for (let dir = action.path; dir !== '/' && !io.exists(sysroot.path(dir)); dir = dirname(dir)) made.push(dir);
+      if (made.length === 0) return [];
+      journal.record(entry({ undo: made.map((path) => ({ kind: 'rmdir' as const, path })) }));
       io.mkdir(sysroot.path(action.path));
-      journal.record(entry());
       return [];
+    }
     case 'wait-driver': {
       if (!sysroot.isLive) return [`did not wait for ${action.device} to be on ${action.driver}: ${notLive(sysroot)}`];
       const link = sysroot.path(`/sys/bus/pci/devices/${action.device}/driver`);
@@ -109,8 +115,9 @@ export async function undoAction(action: Action, entry: JournalEntry, context: A
       const old = oldValues.get(action.path);
       if (old === undefined || restored.has(action.path)) return [];
       restored.add(action.path);
-      // A fake tree gets its text back as it was; a live kernel takes driver_override's "(null)" as an empty write.
-      writeValue(context, action.path, sysroot.isLive ? restoredText(old.trim()) : old);
+      // A live kernel takes driver_override's "(null)" back as an empty write; a fake tree gets its exact text.
+      if (sysroot.isLive) writeValue(context, action.path, restoredText(old.trim()));
+      else writeValue(context, action.path, old, true);
       return [];
     }
     case 'trigger':

@@ -47,7 +47,8 @@ export interface UndoResult {
 export async function undoEntries(context: ApplyContext, keep = 0): Promise<UndoResult> {
   const { journal } = context;
   const oldValues = new Map<string, string>();
-  for (const entry of journal.state.entries) if (entry.path !== undefined && entry.old !== undefined && !oldValues.has(entry.path)) oldValues.set(entry.path, entry.old);
+  // Old values of the entries undone here only: a kept entry's value is what they go back to.
+  for (const entry of journal.state.entries.slice(keep)) if (entry.path !== undefined && entry.old !== undefined && !oldValues.has(entry.path)) oldValues.set(entry.path, entry.old);
   const restored = new Set<string>();
   const failures: string[] = [];
   const byStep = new Map<number, { entry: JournalEntry; notes: string[]; failed: boolean }>();

@@ -48,7 +48,12 @@ export const nodeHostIo: HostIo = {
     } finally {
       closeSync(fd);
     }
-    renameSync(temporary, path);
+    try {
+      renameSync(temporary, path);
+    } catch (error) {
+      rmSync(temporary, { force: true });
+      throw error;
+    }
     const dir = openSync(dirname(path), 'r');
     try {
       fsyncSync(dir);

@@ -9,7 +9,7 @@ import { readInterrupts, vfioDeviceOf } from '../host/interrupts.js';
 import type { Step } from '../plan/step.js';
 import type { ApplyContext } from './actions.js';
 import { describeError } from './host-io.js';
-import { pollUntil, WaitTimeout } from './poll.js';
+import { pause, pollUntil, WaitTimeout } from './poll.js';
 
 type IrqAction = Extract<Step['actions'][number]['do'], { kind: 'irq-affinity' }>;
 
@@ -80,10 +80,7 @@ export async function applyIrqAffinity(step: Step, context: ApplyContext, stop: 
   if (first.refused.length > 0) details.push(`the kernel refused ${first.refused.join(', ')}`);
   started(details.join('; '));
   while (!stop.aborted) {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, FOLLOW_INTERVAL_MS);
-      stop.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-    });
+    await pause(FOLLOW_INTERVAL_MS, stop);
     if (stop.aborted) break;
     const later = setAffinities(step, irqAction, context, handled);
     if (later.changed > 0) context.log.info(`step ${step.n}: ${later.changed} new IRQs moved`);

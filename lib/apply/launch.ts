@@ -16,15 +16,14 @@ import { Journal } from './journal.js';
 const DAEMON_PIDFILE_TIMEOUT_MS = 10_000;
 const EXIT_POLL_MS = 1000;
 
-/** The journal to launch with: a new one, or prepare-host's, whose prepare steps are then kept. */
+/** The journal to launch with: a new one, or prepare-host's, whose entries (`keep`) then outlive this run. */
 function openJournal(plan: Plan, options: SessionOptions): { journal: Journal; keep: number } {
   const existing = Journal.load(journalFileOf(options.sysroot, plan.profile), options.io);
   if (!existing) return { journal: createJournal(plan, options), keep: 0 };
   assertNotRunning(existing, plan.profile);
   if (!isPreparedOnly(existing)) throw leftoverError(existing, plan.profile);
   if (existing.state.prepared.join() !== preparedIds(plan).join()) {
-    options.log.warn(`the host was prepared from an older plan (${existing.state.prepared.length} steps); applying this plan's prepare steps again`);
-    return { journal: existing, keep: existing.state.entries.length };
+    throw new HostStateError(`prepare-host prepared this host from another version of ${plan.profile}'s plan; run scripts/teardown.mjs ${plan.profile}, then launch again`);
   }
   existing.state.launcher = refOf(process.pid)!;
   existing.save();
@@ -44,7 +43,7 @@ export interface LaunchResult {
 export async function launchVm(plan: Plan, options: SessionOptions): Promise<LaunchResult> {
   const { log } = options;
   const { journal, keep } = openJournal(plan, options);
-  const reused = keep > 0 && journal.state.phases.includes('prepare') && journal.state.prepared.join() === preparedIds(plan).join();
+  const reused = journal.state.phases.includes('prepare');
   const stopping = new AbortController();
   let qemu: { kill: (signal: NodeJS.Signals) => boolean } | undefined;
   let signals = 0;
@@ -101,7 +100,7 @@ export async function launchVm(plan: Plan, options: SessionOptions): Promise<Lau
     if (!spawned) {
       const result = await child;
       await teardown();
-      throw new HostStateError(`cannot start QEMU: ${result.shortMessage}`);
+      throw new HostStateError(`cannot start QEMU: ${(result.shortMessage ?? '').split('\n')[0]}`);
     }
     const qemuRef = refOf(child.pid!);
     if (qemuRef) {
@@ -118,6 +117,8 @@ export async function launchVm(plan: Plan, options: SessionOptions): Promise<Lau
       if (vm) {
         journal.state.qemu = vm;
         journal.save();
+        const daemon = vm.pid;
+        qemu = { kill: (signal) => (process.kill(daemon, signal), true) };
         await pollUntil(() => (isAlive(vm) ? undefined : true), { what: `QEMU (pid ${vm.pid}) to exit`, timeoutMs: Infinity, intervalMs: EXIT_POLL_MS });
       }
       status = result.exitCode ?? 1;
@@ -129,7 +130,7 @@ export async function launchVm(plan: Plan, options: SessionOptions): Promise<Lau
     await runningDone;
     log.info(`QEMU exited with status ${status}; putting the host back`);
     const { failures } = await teardown();
-    if (failures.length > 0) throw new BootVmError(`${failures.length} change${failures.length > 1 ? 's' : ''} could not be undone: ${failures.join('; ')}`);
+    if (failures.length > 0) throw new BootVmError(`${failures.length} change${failures.length > 1 ? 's' : ''} could not be undone (put ${failures.length > 1 ? 'them' : 'it'} back by hand): ${failures.join('; ')}`);
     return { status };
   } finally {
     process.off('SIGINT', onSignal);

@@ -9,16 +9,25 @@ export interface PollOptions {
   what: string;
   timeoutMs: number;
   intervalMs?: number;
-  /** Called once when the wait passes a second, and when it ends, for progress output. */
+  /** Called once when the wait passes a second, for progress output. */
   onSlow?: (what: string) => void;
   signal?: AbortSignal;
 }
 
-const delay = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+/** Resolves after `ms`, or at once when `signal` aborts; leaves no listener behind either way. */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
 
 /** Resolves with `check`'s first defined answer; throws WaitTimeout naming what was waited for. */
 export async function pollUntil<T>(check: () => T | undefined, options: PollOptions): Promise<T> {
@@ -34,6 +43,6 @@ export async function pollUntil<T>(check: () => T | undefined, options: PollOpti
       slow = true;
       options.onSlow?.(options.what);
     }
-    await delay(Math.min(options.intervalMs ?? 100, options.timeoutMs - elapsed), options.signal);
+    await pause(Math.min(options.intervalMs ?? 100, options.timeoutMs - elapsed), options.signal);
   }
 }

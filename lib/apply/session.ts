@@ -21,7 +21,7 @@ export function commandRunner(env: NodeJS.ProcessEnv): (argv: string[]) => Promi
   return async (argv) => {
     const { execa } = await import('execa');
     const result = await execa(argv[0]!, argv.slice(1), { reject: false, stdin: 'ignore', env, extendEnv: false });
-    if (result.failed) throw new ActionError(`${argv.join(' ')}: ${String(result.stderr ?? '').trim().split('\n').pop() || result.shortMessage}`);
+    if (result.failed) throw new ActionError(`${argv.join(' ')}: ${String(result.stderr ?? '').trim().split('\n').pop() || (result.shortMessage ?? '').split('\n')[0]}`);
   };
 }
 

@@ -28,6 +28,6 @@ export async function teardownVm(vm: string, options: TeardownOptions): Promise<
   const count = journal.state.entries.length;
   const { failures } = await undoEntries(contextOf(options, journal));
   journal.remove();
-  if (failures.length > 0) throw new BootVmError(`${vm}: ${failures.length} of ${count} changes could not be undone: ${failures.join('; ')}`);
+  if (failures.length > 0) throw new BootVmError(`${vm}: ${failures.length} of ${count} changes could not be undone (put them back by hand; the journal is gone): ${failures.join('; ')}`);
   return `${vm}: the host is back as it was (${count} change${count === 1 ? '' : 's'} undone)\n`;
 }

@@ -42,5 +42,9 @@ export function readIommuGroupPeers(sysroot: Sysroot, address: string): string[]
   return sysroot.list(`/sys/kernel/iommu_groups/${group}/devices`).filter((peer) => peer !== address);
 }
 
-/** Bridges (PCI base class 0x06) may stay with the host: vfio-pci does not need them. */
-export const isBridgeClass = (pciClass: number) => pciClass >> 16 === 0x06;
+/**
+ * PCI-to-PCI, CardBus and semi-transparent bridges (classes 0x0604, 0x0607, 0x0609): the kernel lets
+ * them keep a host driver in a group used through VFIO, as their header is not a normal one. Host
+ * and ISA/LPC bridges have normal headers and count as endpoints.
+ */
+export const isBridgeClass = (pciClass: number) => [0x0604, 0x0607, 0x0609].includes(pciClass >> 8);

@@ -179,6 +179,8 @@ function describeIssue(issue: Issue, origins: Origins, locate: LoadedProfile['lo
     return { ...locate(key), key, message: 'required key is missing' };
   }
   const last = issue.path?.[issue.path.length - 1];
+  // A record's key that fails its own check (host.sysctl) says why itself, at the key.
+  if (last?.origin === 'key' && issue.type !== 'strict_object') return { ...(origins.get(key)?.key ?? locate(key)), key, message: issue.message };
   if (last?.origin === 'key') {
     const known = knownKeys(segments.slice(0, -1));
     const suggestion = suggestKey(String(last.key), known);

@@ -250,7 +250,7 @@ const host = mapping({
   rescan: v.optional(bool(), false),
   hugepages: v.optional(bool(), true),
   memlock: v.optional(bool(), true),
-  governor: v.optional(v.union([v.literal(false), v.pipe(v.string(), v.regex(/^[a-z]+$/))], 'expected a governor name like performance, or false')),
+  governor: v.optional(v.union([v.literal(false), v.pipe(v.string(), v.regex(/^[a-z]+$/, 'expected a governor name like performance, or false'))], 'expected a governor name like performance, or false')),
   irqAffinity: v.optional(bool()),
   shield: v.optional(v.union([bool(), v.picklist(['systemd', 'cgroup'])], 'expected true, false, systemd or cgroup'), false),
   sysctl: v.optional(sysctls()),

@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { changes, copyHost, FAKE_QEMU, fileExists, snapshot, start, waitFor, waitForLine, alive } from '../fixtures/launch.js';
-import { FIXTURES, planOn, REPO } from '../fixtures/helpers.js';
+import { FIXTURES, planOn, REPO, writeTree } from '../fixtures/helpers.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
 
 t.setTimeout(240_000);
@@ -77,9 +77,10 @@ t.test("workstation-gtx1060 on the server guide's Inspur: daemonized QEMU, 1G pa
     ...[10, 11, 12, 13, 14, 15, 16, 17, 28, 29, 30, 31, 32, 33, 34, 35].map((cpu) => `/sys/devices/system/cpu/cpu${cpu}/cpufreq/scaling_governor: powersave → performance`),
   ].sort(), 'devices and governors; the 16 1G pages were free already, the ASPEED console stays');
   t.match(launcher.stderr(), /reserve 16 huge pages of 1G.*: skipped \(32 are free already\)/);
-  process.kill(pid, 'SIGTERM');
+  launcher.child.kill('SIGTERM');
   const result = await launcher.done;
-  t.equal(result.status, 0, 'the launcher followed the daemon until it exited');
+  t.equal(result.status, 0, 'the launcher passed the SIGTERM to the daemon and followed it until it exited');
+  t.notOk(alive(pid), 'the daemon is gone');
   t.strictSame(changes(before, snapshot(root)), [], 'byte-identical after');
 });
 
@@ -230,6 +231,10 @@ t.test('prepare-host then a launch: the launch keeps the prepare steps, teardown
   const again = await start('scripts/prepare-host.mjs', ['mediapc', '--sysroot', root, '--qemu-version', '7.2']).done;
   t.equal(again.status, 0);
   t.match(again.stdout, /^mediapc: the host is prepared already/);
+  const changed = writeTree({ 'profiles/mediapc.yaml': `extends: ${join(REPO, 'profiles/mediapc.yaml')}\nhost: { ignoreMsrs: false }\n` });
+  const other = await start('boot-vm.mjs', [join(changed, 'profiles/mediapc.yaml'), '--sysroot', root, '--qemu-binary', FAKE_QEMU, '--qemu-version', '7.2'], { FAKE_QEMU_EXIT: '0' }).done;
+  t.equal(other.status, 1);
+  t.match(other.stderr, /^prepare-host prepared this host from another version of mediapc's plan; run scripts\/teardown\.mjs mediapc, then launch again$/m);
   const run = await launch('mediapc', root, [], { FAKE_QEMU_EXIT: '0' }).launcher.done;
   t.equal(run.status, 0, run.stderr);
   t.match(run.stderr, /the prepare steps were applied by prepare-host; keeping them/);

@@ -2,7 +2,7 @@
 // steps are applied, the journal is kept with phases ['prepare'] and no launcher, a second run is
 // "prepared already", other journals are refused, and a failing step (a missing file, or the
 // kernel giving fewer huge pages than asked) rolls back and removes the journal.
-import { cpSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { nodeHostIo, type HostIo } from '../../lib/apply/host-io.js';
@@ -14,7 +14,8 @@ import type { SessionOptions } from '../../lib/apply/session.js';
 import { HostStateError, StepFailedError } from '../../lib/errors.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
 import { hostRoot, planOn } from '../fixtures/helpers.js';
-import { tree } from '../fixtures/trees.js';
+import { snapshot } from '../fixtures/launch.js';
+import { rejection, tree } from '../fixtures/trees.js';
 
 const PROFILE = 'test/fixtures/argv/gaming-9900k.yaml';
 const HUGE = 'sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages';
@@ -23,23 +24,6 @@ const OVERRIDE_1 = 'sys/bus/pci/devices/0000:01:00.1/driver_override';
 const VTCON = 'sys/class/vtconsole/vtcon1/bind';
 const PREPARED = ['load-modules', 'unbind-consoles', 'bind-vfio 0000:01:00.0', 'bind-vfio 0000:01:00.1', 'reserve-hugepages 1G'];
 
-/** Every directory and regular file under `root` (symlinks as their target), with contents. */
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const name of readdirSync(join(root, dir)).sort()) {
-      const path = dir ? `${dir}/${name}` : name;
-      const stat = lstatSync(join(root, path));
-      if (stat.isSymbolicLink()) out[path] = '-> link';
-      else if (stat.isDirectory()) {
-        out[`${path}/`] = 'dir';
-        walk(path);
-      } else out[path] = readFileSync(join(root, path), 'utf8');
-    }
-  };
-  walk('');
-  return out;
-}
 
 /** A copy of the fake host, its plan, and session options on it. */
 function setup(t: Test, io: HostIo = nodeHostIo) {
@@ -53,14 +37,6 @@ function setup(t: Test, io: HostIo = nodeHostIo) {
   return { root, plan, options, lines, journalFile, text: (path: string) => readFileSync(join(root, path), 'utf8') };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected it to reject');
-}
 
 t.test('the plan has prepare, launch and running steps', async (t) => {
   const { plan } = setup(t);
@@ -78,10 +54,10 @@ t.test('prepareHost applies the prepare steps only and keeps the journal for the
   t.equal(h.text(OVERRIDE_0), 'vfio-pci\n');
   t.equal(h.text(OVERRIDE_1), 'vfio-pci\n');
   t.equal(h.text(HUGE), '16\n');
-  t.equal(h.text('sys/devices/system/cpu/cpu2/cpufreq/scaling_governor'), before['sys/devices/system/cpu/cpu2/cpufreq/scaling_governor'], 'launch steps not applied');
+  t.equal(h.text('sys/devices/system/cpu/cpu2/cpufreq/scaling_governor'), before['/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor'], 'launch steps not applied');
   const after = snapshot(h.root);
   const changed = Object.keys({ ...before, ...after }).filter((path) => before[path] !== after[path]);
-  t.strictSame(changed.sort(), ['run/boot-vm/', 'run/boot-vm/gaming-9900k.journal', HUGE, OVERRIDE_0, OVERRIDE_1, VTCON].sort(), 'nothing else changed');
+  t.strictSame(changed.sort(), ['run/boot-vm', 'run/boot-vm/gaming-9900k.journal', HUGE, OVERRIDE_0, OVERRIDE_1, VTCON].map((path) => `/${path}`).sort(), 'nothing else changed');
   const journal = Journal.load(h.journalFile, nodeHostIo)!;
   t.strictSame(journal.state.phases, ['prepare']);
   t.equal('launcher' in journal.state, false, 'no launcher');
@@ -179,7 +155,7 @@ t.test('fewer huge pages than asked: the ones got are given back', async (t) => 
   t.type(error, StepFailedError);
   t.equal(error.message, 'step 5 (reserve 16 more huge pages of 1G (the VM needs 16)) failed: asked the kernel for 16 more 1G pages, got 3: memory is short or too fragmented; free some, or reserve them at boot (hugepages= on the kernel command line); everything done before it was undone');
   t.equal(h.text(HUGE), '0\n', 'the 3 pages got are released');
-  t.strictSame({ ...snapshot(h.root), [HUGE]: before[HUGE] }, before, 'everything else as it was');
+  t.strictSame({ ...snapshot(h.root), [`/${HUGE}`]: before[`/${HUGE}`]! }, before, 'everything else as it was');
   t.equal(h.lines.at(-5), 'boot-vm: [5/9] prepare: reserve 16 more huge pages of 1G (the VM needs 16): failed (asked the kernel for 16 more 1G pages, got 3: memory is short or too fragmented; free some, or reserve them at boot (hugepages= on the kernel command line))');
   t.equal(h.lines.at(-4), 'boot-vm: [5/9] prepare: undo reserve-hugepages 1G: undone (3 pages given back)');
 });

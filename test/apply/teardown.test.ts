@@ -4,7 +4,7 @@
 // idempotent; changes that cannot be undone are counted in the error.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { nodeHostIo, type HostIo } from '../../lib/apply/host-io.js';
@@ -16,27 +16,12 @@ import { teardownVm, type TeardownOptions } from '../../lib/apply/teardown.js';
 import { BootVmError, HostStateError } from '../../lib/errors.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
 import { hostRoot, planOn } from '../fixtures/helpers.js';
-import { tree } from '../fixtures/trees.js';
+import { snapshot } from '../fixtures/launch.js';
+import { rejection, tree } from '../fixtures/trees.js';
 
 const PROFILE = 'test/fixtures/argv/gaming-9900k.yaml';
 const VTCON = 'sys/class/vtconsole/vtcon1/bind';
 
-function snapshot(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (dir: string) => {
-    for (const name of readdirSync(join(root, dir)).sort()) {
-      const path = dir ? `${dir}/${name}` : name;
-      const stat = lstatSync(join(root, path));
-      if (stat.isSymbolicLink()) out[path] = '-> link';
-      else if (stat.isDirectory()) {
-        out[`${path}/`] = 'dir';
-        walk(path);
-      } else out[path] = readFileSync(join(root, path), 'utf8');
-    }
-  };
-  walk('');
-  return out;
-}
 
 /** A copy of the fake host, as it was before (snapshot), then prepared with prepareHost. */
 async function prepared(t: Test, io: HostIo = nodeHostIo) {
@@ -67,14 +52,6 @@ function record(journalFile: string, change: (journal: Journal) => void) {
   journal.save();
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected it to reject');
-}
 
 t.test('no journal: nothing to undo', async (t) => {
   const root = tree(t, {});
@@ -161,7 +138,7 @@ t.test('changes that cannot be undone are counted; the journal is removed anyway
   const h = await prepared(t, io);
   const error = await rejection(teardownVm('gaming-9900k', h.options));
   t.type(error, BootVmError);
-  t.equal(error.message, `gaming-9900k: 1 of 9 changes could not be undone: step 2 (unbind-consoles): writing "1" to ${join(h.root, VTCON)}: EBUSY (resource busy or locked)`);
+  t.equal(error.message, `gaming-9900k: 1 of 9 changes could not be undone (put them back by hand; the journal is gone): step 2 (unbind-consoles): writing "1" to ${join(h.root, VTCON)}: EBUSY (resource busy or locked)`);
   t.equal(h.text(VTCON), '0\n');
   t.equal(h.text('sys/bus/pci/devices/0000:01:00.0/driver_override'), '(null)\n', 'the rest was undone');
   t.equal(nodeHostIo.exists(h.journalFile), false);

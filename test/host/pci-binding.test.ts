@@ -66,9 +66,11 @@ t.test('readIommuGroupPeers: a group whose devices directory is missing has no p
   t.strictSame(readIommuGroupPeers(new Sysroot(root), '0000:05:00.0'), []);
 });
 
-t.test('isBridgeClass: base class 0x06 only', async (t) => {
-  t.equal(isBridgeClass(0x060000), true, 'host bridge');
-  t.equal(isBridgeClass(0x060100), true, 'ISA bridge');
+t.test('isBridgeClass: the bridges with a non-normal header (PCI-to-PCI, CardBus, semi-transparent)', async (t) => {
+  t.equal(isBridgeClass(0x060000), false, 'a host bridge has a normal header');
+  t.equal(isBridgeClass(0x060100), false, 'so has an ISA/LPC bridge');
+  t.equal(isBridgeClass(0x060700), true, 'CardBus bridge');
+  t.equal(isBridgeClass(0x060940), true, 'semi-transparent PCI-to-PCI bridge');
   t.equal(isBridgeClass(0x060400), true, 'PCI bridge');
   t.equal(isBridgeClass(0x060401), true, 'subtractive decode PCI bridge');
   t.equal(isBridgeClass(0x030000), false, 'VGA');

@@ -8,19 +8,23 @@ import { setValue, type StepDraft } from '../step.js';
 const IRQ_TIMEOUT_MS = 60_000;
 const SHIELDED_UNITS = ['init.scope', 'system.slice', 'user.slice'];
 
-/** The CPUs left to the host: online CPUs that are no vCPU's. */
-function hostCpus({ profile, sysroot, report }: StepContext, key: string): number[] | undefined {
+/** The CPUs left to the host: online CPUs that are no vCPU's; `{ none }` says why there are none. */
+function hostCpus({ profile, sysroot }: StepContext): { cpus: number[] } | { none: string } {
   const online = readOnlineCpus(sysroot);
+  if (!online) return { none: `cannot tell which CPUs are online (${sysroot.path('/sys/devices/system/cpu/online')} is unreadable)` };
   const vcpus = new Set(profile.pinning!.vcpus);
-  if (!online) return undefined;
   const left = online.filter((cpu) => !vcpus.has(cpu));
-  if (left.length === 0) report(key, `the vCPUs take every online CPU (${formatCpuList(online)}); leave the host at least one`);
-  return left.length > 0 ? left : undefined;
+  return left.length > 0 ? { cpus: left } : { none: `the vCPUs take every online CPU (${formatCpuList(online)}); leave the host at least one` };
 }
 
-export function planGovernor({ profile, sysroot }: StepContext): StepDraft[] {
+export function planGovernor({ profile, sysroot, report }: StepContext): StepDraft[] {
   const governor = profile.host.governor ?? (profile.pinning ? 'performance' : false);
   if (governor === false || !profile.pinning) return [];
+  const available = sysroot.readText(`/sys/devices/system/cpu/cpu${profile.pinning.vcpus[0]}/cpufreq/scaling_available_governors`)?.trim().split(/\s+/);
+  if (available && !available.includes(governor)) {
+    report(profile.host.governor ? 'host.governor' : 'pinning.vcpus', `this host's CPUs offer the ${available.join(', ')} governors, not ${governor}`);
+    return [];
+  }
   const step = { id: 'cpu-governor', phase: 'launch' as const, title: `set the ${governor} governor on the guest's CPUs ${formatCpuList(profile.pinning.vcpus)}`, from: ['pinning.vcpus', ...(profile.host.governor ? ['host.governor'] : [])] };
   const file = (cpu: number) => `/sys/devices/system/cpu/cpu${cpu}/cpufreq/scaling_governor`;
   const withCpufreq = [...profile.pinning.vcpus].sort((a, b) => a - b).filter((cpu) => sysroot.exists(file(cpu)));
@@ -39,10 +43,18 @@ export function planShield(context: StepContext): StepDraft[] {
     context.report('host.shield', 'shielding needs pinning.vcpus: it keeps the host off the vCPUs’ CPUs');
     return [];
   }
-  const cpus = hostCpus(context, 'host.shield');
-  if (!cpus) return [];
-  const method = setting === true ? (sysroot.exists('/run/systemd/system') ? 'systemd' : 'cgroup') : setting;
-  const list = formatCpuList(cpus);
+  const host = hostCpus(context);
+  if ('none' in host) {
+    context.report('host.shield', host.none);
+    return [];
+  }
+  const hasSystemd = sysroot.exists('/run/systemd/system');
+  if (setting === 'systemd' && !hasSystemd) {
+    context.report('host.shield', `this host does not run systemd (${sysroot.path('/run/systemd/system')} is missing); use cgroup`);
+    return [];
+  }
+  const method = setting === true ? (hasSystemd ? 'systemd' : 'cgroup') : setting;
+  const list = formatCpuList(host.cpus);
   const step = { id: 'cpu-shield', phase: 'launch' as const, title: `confine host tasks to CPUs ${list} (${method === 'systemd' ? 'systemd AllowedCPUs' : 'cgroup v2 cpuset'})`, from: ['host.shield'] };
   if (method === 'systemd') {
     return [
@@ -52,7 +64,8 @@ export function planShield(context: StepContext): StepDraft[] {
         actions: [
           ...SHIELDED_UNITS.map((unit) => ({
             do: { kind: 'run' as const, argv: ['systemctl', 'set-property', '--runtime', unit, `AllowedCPUs=${list}`] },
-            undo: [{ kind: 'run' as const, argv: ['systemctl', 'set-property', '--runtime', unit, 'AllowedCPUs='] }],
+            // AllowedCPUs is the unit's cpuset.cpus: empty (all CPUs) unless something had set it.
+            undo: [{ kind: 'run' as const, argv: ['systemctl', 'set-property', '--runtime', unit, `AllowedCPUs=${sysroot.readText(`/sys/fs/cgroup/${unit}/cpuset.cpus`)?.trim() ?? ''}`] }],
           })),
           { do: { kind: 'wrap', argv: ['systemd-run', '--scope', '--quiet', '--slice=machine.slice', `--unit=boot-vm-${name}`] }, undo: [] },
         ],
@@ -74,16 +87,20 @@ export function planIrqAffinity(context: StepContext): StepDraft[] {
     context.report('host.irqAffinity', 'IRQ affinity needs pinning.vcpus: it sends the devices’ IRQs to the vCPUs’ CPUs');
     return [];
   }
-  const cpus = hostCpus(context, 'host.irqAffinity');
-  if (!cpus) return [];
+  const host = hostCpus(context);
+  const step = { id: 'irq-affinity', phase: 'running' as const, from: ['pinning.vcpus', ...(profile.host.irqAffinity !== undefined ? ['host.irqAffinity'] : [])] };
+  if ('none' in host) {
+    // Asked for, it is an error; on by default with pinning, it just cannot apply here.
+    if (profile.host.irqAffinity) context.report('host.irqAffinity', host.none);
+    return profile.host.irqAffinity ? [] : [{ ...step, title: 'move IRQs off the guest’s CPUs', skip: host.none }];
+  }
+  const cpus = host.cpus;
   const devices = profile.passthrough.map((device) => formatPciAddress(parsePciAddress(device.host)!));
   const guestCpus = [...profile.pinning.vcpus];
   return [
     {
-      id: 'irq-affinity',
-      phase: 'running',
+      ...step,
       title: `send the passed devices' IRQs to CPUs ${formatCpuList(guestCpus)} and the other IRQs to CPUs ${formatCpuList(cpus)}`,
-      from: ['pinning.vcpus', ...(profile.host.irqAffinity !== undefined ? ['host.irqAffinity'] : [])],
       notes: devices.length > 0 ? [`waits up to ${IRQ_TIMEOUT_MS / 1000}s for QEMU to open ${devices.join(', ')}, then follows new vfio IRQs while the VM runs`] : [],
       actions: [{ do: { kind: 'irq-affinity', devices, guestCpus, hostCpus: cpus, timeoutMs: IRQ_TIMEOUT_MS }, undo: [{ kind: 'restore-irq-affinity' }] }],
     },

@@ -21,7 +21,7 @@ export function planModules(context: StepContext): StepDraft[] {
     if (kvm) wanted.push(kvm);
     else notes.push('cannot tell an Intel CPU from an AMD one here: load kvm_intel or kvm_amd yourself');
   }
-  if (wanted.length === 0) return [];
+  if (wanted.length === 0) return notes.length > 0 ? [{ id: 'load-modules', phase: 'prepare', title: 'load the KVM module', from: ['host.modules'], notes, skip: 'which one this CPU needs is unknown' }] : [];
   const missing = wanted.filter((module) => !sysroot.exists(`/sys/module/${module}`));
   const step: StepDraft = { id: 'load-modules', phase: 'prepare', title: `load kernel modules ${wanted.join(', ')}`, from: ['host.modules'], notes };
   if (missing.length === 0) return [{ ...step, skip: 'all loaded already' }];

@@ -59,6 +59,10 @@ export function planVfioBinding(context: StepContext): StepDraft[] {
     const step = { id: `bind-vfio ${address}`, phase: 'prepare' as const, title: `bind ${address} [${ids.replace(' ', ':')}] to vfio-pci`, from: [key, 'host.bindVfio'] };
     if (driver === 'vfio-pci') return [{ ...step, skip: 'already on vfio-pci' }];
     const method = profile.host.bindMethod;
+    if (method === 'new-id' && ids === '') {
+      context.report('host.bindMethod', `cannot read ${address}'s vendor and device ids, which new-id needs; use driver-override`);
+      return [];
+    }
     const actions = method === 'new-id' ? bindByNewId(address, driver, ids) : bindByOverride(address, driver);
     const notes = [driver ? `now on ${driver}, which gets it back afterwards` : 'no driver has it now'];
     if (method === 'new-id') notes.push(`new_id binds every unbound device with ids ${ids.replace(' ', ':')}, not only this one`);

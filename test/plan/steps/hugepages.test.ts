@@ -1,29 +1,22 @@
 // planHugepages and planHugetlbfsMount (lib/plan/steps/hugepages.ts): reserve only the missing
 // huge pages (ceil of memory / page size), on the NUMA node of the pinned CPUs when they are on
 // one node of a multi-node host, host-wide otherwise; mount hugetlbfs where QEMU will look.
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { Sysroot } from '../../../lib/host/sysroot.js';
 import type { MemoryPath } from '../../../lib/plan/memory-path.js';
 import { resolveMemoryPath } from '../../../lib/plan/memory-path.js';
 import type { StepContext } from '../../../lib/plan/steps/context.js';
 import { planHugepages, planHugetlbfsMount } from '../../../lib/plan/steps/hugepages.js';
-import { host, hostRoot } from '../../fixtures/helpers.js';
+import { host } from '../../fixtures/helpers.js';
+import { copyHost } from '../../fixtures/launch.js';
 import { profileOf, recorder, sysrootOf } from '../../fixtures/trees.js';
 
 function contextOf(data: Record<string, unknown>, sysroot: Sysroot, memoryPath?: MemoryPath): StepContext {
   return { name: 'vm', profile: profileOf(data), sysroot, report: recorder().report, ...(memoryPath ? { memoryPath } : {}) };
 }
 
-/** A writable copy of a fake host (links kept as written, so nothing points back into the fixtures). */
-function copyHost(t: Test, name: string): string {
-  const root = mkdtempSync(join(tmpdir(), 'boot-vm-test-'));
-  t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  cpSync(hostRoot(name), root, { recursive: true, verbatimSymlinks: true });
-  return root;
-}
 
 const FROM = ['memory.size', 'memory.hugepages', 'host.hugepages'];
 const COMPACT = { do: { kind: 'trigger', path: '/proc/sys/vm/compact_memory', value: '1' }, undo: [] };
