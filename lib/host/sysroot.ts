@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
@@ -33,6 +33,25 @@ export class Sysroot {
 
   exists(hostPath: string): boolean {
     return existsSync(this.path(hostPath));
+  }
+
+  /** True when the file can be opened for reading. */
+  canRead(hostPath: string): boolean {
+    try {
+      accessSync(this.path(hostPath), constants.R_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A symbolic link's target as written (`../../../bus/pci/drivers/vfio-pci`), or undefined when it is not a link. */
+  readLink(hostPath: string): string | undefined {
+    try {
+      return readlinkSync(this.path(hostPath));
+    } catch {
+      return undefined;
+    }
   }
 
   /** Entries of a directory, sorted; empty when it does not exist. */

@@ -124,8 +124,8 @@ const cpu = mapping({
   threads: v.optional(int(1, 8, 'expected a number of threads per core from 1 to 8'), 1),
 });
 
-const pinning = mapping({
-  vcpus: cpuList(),
+const pinningMapping = mapping({
+  vcpus: v.union([v.literal('auto'), cpuList()], 'expected a CPU list like [2, 3] or "2-3,6", or auto'),
   emulator: v.optional(cpuList()),
   scheduler: v.optional(
     mapping({
@@ -135,6 +135,23 @@ const pinning = mapping({
   ),
   mode: v.optional(v.picklist(['process', 'threads'], 'expected process or threads'), 'process'),
 });
+
+type PinningMapping = v.InferOutput<typeof pinningMapping>;
+
+/** Pinning with every CPU list filled in; `auto` says which form asked the plan to choose the CPUs. */
+export type Pinning = Omit<PinningMapping, 'vcpus'> & { vcpus: number[]; auto?: 'pinning' | 'vcpus' };
+
+/**
+ * `pinning: auto` (vCPUs and emulator) or `vcpus: auto` (vCPUs only) leave `vcpus` empty and
+ * marked `auto`; the plan fills them from the host's topology (lib/plan/auto-pinning.ts).
+ */
+const pinning = v.pipe(
+  v.union([v.literal('auto'), pinningMapping], 'expected auto or a mapping of keys'),
+  v.transform((value): Pinning => {
+    if (value === 'auto') return { vcpus: [], mode: 'process', auto: 'pinning' };
+    return value.vcpus === 'auto' ? { ...value, vcpus: [], auto: 'vcpus' } : { ...value, vcpus: value.vcpus };
+  }),
+);
 
 const memory = mapping({
   size: size(),

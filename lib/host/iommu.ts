@@ -1,0 +1,39 @@
+import type { Sysroot } from './sysroot.js';
+
+export interface IommuGroup {
+  group: number;
+  /** Full PCI addresses (`0000:01:00.0`), sorted. */
+  devices: string[];
+}
+
+/** Every IOMMU group (`/sys/kernel/iommu_groups/N/devices/`), by number; empty when the IOMMU is off. */
+export function readIommuGroups(sysroot: Sysroot): IommuGroup[] {
+  return sysroot
+    .list('/sys/kernel/iommu_groups')
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => ({ group: Number(name), devices: sysroot.list(`/sys/kernel/iommu_groups/${name}/devices`) }))
+    .sort((a, b) => a.group - b.group);
+}
+
+/** The IOMMU group a PCI device is in, or undefined when it is in none. */
+export function readDeviceGroup(sysroot: Sysroot, address: string): number | undefined {
+  const target = sysroot.readLink(`/sys/bus/pci/devices/${address}/iommu_group`);
+  const match = target === undefined ? null : /(\d+)$/.exec(target);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The IOMMU units the kernel registered (`dmar0`… on Intel, `ivhd0`… on AMD). */
+export const readIommuUnits = (sysroot: Sysroot) => sysroot.list('/sys/class/iommu');
+
+/**
+ * Whether interrupt remapping is on, judged from /proc/interrupts: with it, the kernel names the
+ * interrupt chips `IR-IO-APIC` and `IR-PCI-MSI` (on Intel and AMD alike), without it `IO-APIC`
+ * and `PCI-MSI`. Undefined when the file cannot be read. (The dmar units' `ecap` bit 3 says
+ * only that the hardware could remap; this says the kernel does.)
+ */
+export function readInterruptRemapping(sysroot: Sysroot): boolean | undefined {
+  const text = sysroot.readText('/proc/interrupts');
+  if (text === undefined) return undefined;
+  const match = /\b(IR-)?(IO-APIC|PCI-MSI)/.exec(text);
+  return match ? match[1] !== undefined : false;
+}
