@@ -12,7 +12,7 @@ import { iommuOnAdvice, readCpuVendor } from './iommu-advice.js';
 /**
  * `bridge`: a PCI-to-PCI bridge (root port, switch port), which vfio lets stay in a passed group.
  * `host`: a chipset function the host needs (host, ISA/LPC and other bridges, memory
- * controllers, system peripherals, SMBus). `endpoint`: anything one would pass to a guest.
+ * controllers, system peripherals, SMBus, the SPI flash controller). `endpoint`: anything one would pass to a guest.
  */
 export type DeviceKind = 'bridge' | 'host' | 'endpoint';
 
@@ -20,7 +20,7 @@ export function deviceKind(pciClass: number | undefined): DeviceKind {
   if (pciClass === undefined) return 'endpoint';
   const sub = pciClass >> 8;
   if (sub === 0x0604 || sub === 0x0609) return 'bridge';
-  if (pciClass >> 16 === 0x05 || pciClass >> 16 === 0x06 || pciClass >> 16 === 0x08 || sub === 0x0c05) return 'host';
+  if (pciClass >> 16 === 0x05 || pciClass >> 16 === 0x06 || pciClass >> 16 === 0x08 || sub === 0x0c05 || sub === 0x0c80) return 'host';
   return 'endpoint';
 }
 

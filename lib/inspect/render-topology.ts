@@ -67,5 +67,7 @@ export function renderSuggestionText(suggestion: PinningSuggestion): string {
 
 export function renderSuggestionJson(suggestion: PinningSuggestion): string {
   const { vcpus, emulator, l3, node, reasons } = suggestion;
-  return JSON.stringify({ vcpus, emulator, l3: l3 ?? null, node: node ?? null, reasons }, null, 2) + '\n';
+  const json = JSON.stringify({ vcpus, emulator, l3: l3 ?? null, node: node ?? null, reasons }, null, 2);
+  // CPU lists on one line each: [2, 3, 4, 5] reads better than a number per line.
+  return json.replace(/\[\s+(\d+(?:,\s+\d+)*)\s+\]/g, (_, list: string) => `[${list.split(/,\s+/).join(', ')}]`) + '\n';
 }

@@ -93,9 +93,15 @@ export function suggestPinning(topology: CpuTopology, request: SuggestRequest): 
   const preferredNode = request.node !== undefined && candidates.some((core) => core.node === request.node) ? request.node : undefined;
   const reasons = [hostText];
   if (request.node !== undefined && preferredNode === undefined) reasons.push(`NUMA node ${request.node} (the GPU's) has no CPUs to give, so any node will do`);
+  // The GPU's node first; the host's own L3 last, so the guest does not evict the host's cache lines.
+  const hostL3 = hostCore!.l3;
   const domains = [...groupBy(candidates, (core) => core.l3).values()].sort(
-    (a, b) => Number(b[0]!.node === preferredNode) - Number(a[0]!.node === preferredNode) || a[0]!.cpus[0]! - b[0]!.cpus[0]!,
+    (a, b) =>
+      Number(b[0]!.node === preferredNode) - Number(a[0]!.node === preferredNode) ||
+      Number(a[0]!.l3 === hostL3) - Number(b[0]!.l3 === hostL3) ||
+      a[0]!.cpus[0]! - b[0]!.cpus[0]!,
   );
+  const byDomain = (a: Core, b: Core) => domains.findIndex((domain) => domain.includes(a)) - domains.findIndex((domain) => domain.includes(b)) || byPreference(a, b);
   let chosen: Core[] | undefined;
   for (const domain of domains) {
     chosen = fill([...domain].sort(byPreference), wanted);
@@ -108,7 +114,7 @@ export function suggestPinning(topology: CpuTopology, request: SuggestRequest): 
   if (!chosen) {
     const nodes = [...groupBy(candidates, (core) => core.node).entries()].sort(([a], [b]) => Number(b === preferredNode) - Number(a === preferredNode) || (a ?? 0) - (b ?? 0));
     for (const [node, nodeCores] of nodes) {
-      chosen = fill([...nodeCores].sort(byPreference), wanted);
+      chosen = fill([...nodeCores].sort(byDomain), wanted);
       if (chosen) {
         reasons.push(`no one L3 cache has ${wanted} CPUs of whole cores free, so the guest spans L3 caches within NUMA node ${node ?? '?'}`);
         break;
@@ -116,7 +122,7 @@ export function suggestPinning(topology: CpuTopology, request: SuggestRequest): 
     }
   }
   if (!chosen) {
-    chosen = fill([...candidates].sort(byPreference), wanted);
+    chosen = fill([...candidates].sort(byDomain), wanted);
     if (chosen) reasons.push(`no one NUMA node has ${wanted} CPUs of whole cores free, so the guest spans nodes: expect slower memory`);
   }
   if (!chosen) {
@@ -132,7 +138,7 @@ export function suggestPinning(topology: CpuTopology, request: SuggestRequest): 
   else if (types.has('E')) reasons.push('E-cores only: no P-cores fit');
   const widths = new Set(chosen.map((core) => core.cpus.length));
   const threads = request.threads ?? 1;
-  if (widths.size === 1 && [...widths][0]! > 1) reasons.push(`whole cores: each core's ${[...widths][0]} threads are consecutive vCPUs${threads === [...widths][0] ? `, so guest core k is host core k (threads: ${threads})` : ''}`);
+  if (widths.size === 1 && [...widths][0]! > 1) reasons.push(`whole cores: each core's ${[...widths][0]} threads are consecutive vCPUs${threads === [...widths][0] ? `, so each guest core (threads: ${threads}) is one host core` : ''}`);
   if (threads > 1 && [...widths].some((width) => width !== threads)) reasons.push(`the guest asks for threads: ${threads}, but some of these host cores have ${[...widths].filter((width) => width !== threads).join(' or ')} thread(s)`);
   const l3Domains = new Set(chosen.map((core) => core.l3));
   const l3 = l3Domains.size === 1 && !chosen[0]!.l3.startsWith('package') ? topology.cpus.find((cpu) => cpu.cpu === chosen[0]!.cpus[0])!.l3Shared : undefined;

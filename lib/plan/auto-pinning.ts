@@ -46,7 +46,10 @@ export function resolveAutoPinning(profile: Profile, sysroot: Sysroot, diagnosti
   }
 }
 
-/** Puts auto's choice beside the `taskset` it became. */
-export function noteAutoPinning(wrappers: Arg[], note: string | undefined): void {
-  if (note !== undefined) wrappers.find((wrapper) => wrapper.words[0] === 'taskset')?.notes.push(note);
+/** Puts auto's choice beside the `taskset` it became; after `pinning: auto` that option comes from `pinning` itself. */
+export function noteAutoPinning(wrappers: Arg[], auto: AutoPinning): void {
+  const taskset = wrappers.find((wrapper) => wrapper.words[0] === 'taskset');
+  if (!taskset || auto.note === undefined) return;
+  taskset.notes.push(auto.note);
+  if (auto.profile.pinning?.auto === 'pinning') taskset.from = ['pinning', ...taskset.from.filter((key) => key !== 'pinning.vcpus' && key !== 'pinning.emulator')];
 }
