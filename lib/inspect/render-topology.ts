@@ -54,7 +54,7 @@ export function renderTopologyJson(topology: CpuTopology): string {
 
 export function renderSuggestionText(suggestion: PinningSuggestion): string {
   return [
-    `vcpus:    ${suggestion.vcpus.join(',')}    (vCPU 0 on CPU ${suggestion.vcpus[0]}${suggestion.vcpus.length > 1 ? `, vCPU 1 on CPU ${suggestion.vcpus[1]}, …` : ''})`,
+    `vcpus:    ${suggestion.vcpus.join(',')}    (vCPU 0 on CPU ${suggestion.vcpus[0]}${suggestion.vcpus.length > 1 ? `, vCPU 1 on CPU ${suggestion.vcpus[1]}${suggestion.vcpus.length > 2 ? ', …' : ''}` : ''})`,
     `emulator: ${formatCpuList(suggestion.emulator)}`,
     'why:',
     ...suggestion.reasons.map((reason) => `  - ${reason}`),
