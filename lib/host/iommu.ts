@@ -19,7 +19,8 @@ export function readIommuGroups(sysroot: Sysroot): IommuGroup[] {
 export function readDeviceGroup(sysroot: Sysroot, address: string): number | undefined {
   const target = sysroot.readLink(`/sys/bus/pci/devices/${address}/iommu_group`);
   const match = target === undefined ? null : /(\d+)$/.exec(target);
-  return match ? Number(match[1]) : undefined;
+  // A link into a group directory that is not there (a half-captured tree) is no group either.
+  return match && sysroot.exists(`/sys/kernel/iommu_groups/${match[1]}`) ? Number(match[1]) : undefined;
 }
 
 /** The IOMMU units the kernel registered (`dmar0`… on Intel, `ivhd0`… on AMD). */
