@@ -28,9 +28,11 @@ export function resolveAutoPinning(profile: Profile, sysroot: Sysroot, diagnosti
   if (!pinning?.auto) return { profile };
   const key = pinning.auto === 'pinning' ? 'pinning' : 'pinning.vcpus';
   const { sockets, cores, threads } = profile.cpu;
+  // Without CPUs the rest of the plan would only add errors about the empty list: drop the pinning.
+  const { pinning: _unresolved, ...unpinned } = profile;
   if (cores === undefined) {
-    diagnostics.error('cpu.cores', `${pinning.auto}: auto needs cpu.cores (with cpu.sockets and cpu.threads) to know how many vCPUs to place`);
-    return { profile };
+    diagnostics.error(key, 'auto needs cpu.cores (with cpu.sockets and cpu.threads) to know how many vCPUs to place');
+    return { profile: unpinned };
   }
   const vcpus = sockets * cores * threads;
   const node = passthroughNumaNode(profile, sysroot);
@@ -42,7 +44,7 @@ export function resolveAutoPinning(profile: Profile, sysroot: Sysroot, diagnosti
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
     diagnostics.error(key, `auto: ${error.problems.map((problem) => problem.message).join('; ')}`);
-    return { profile };
+    return { profile: unpinned };
   }
 }
 

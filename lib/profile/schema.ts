@@ -124,9 +124,12 @@ const cpu = mapping({
   threads: v.optional(int(1, 8, 'expected a number of threads per core from 1 to 8'), 1),
 });
 
+/** A CPU list, or `auto`: cpu-topology's suggestion on the host the plan is for. */
+const autoCpuList = () => v.union([v.literal('auto'), cpuList()], 'expected a CPU list like [2, 3] or "2-3,6", or auto');
+
 const pinningMapping = mapping({
-  vcpus: v.union([v.literal('auto'), cpuList()], 'expected a CPU list like [2, 3] or "2-3,6", or auto'),
-  emulator: v.optional(cpuList()),
+  vcpus: autoCpuList(),
+  emulator: v.optional(autoCpuList()),
   scheduler: v.optional(
     mapping({
       policy: v.picklist(['rr', 'fifo', 'other', 'batch', 'idle'], 'expected rr, fifo, other, batch or idle'),
@@ -139,17 +142,21 @@ const pinningMapping = mapping({
 type PinningMapping = v.InferOutput<typeof pinningMapping>;
 
 /** Pinning with every CPU list filled in; `auto` says which form asked the plan to choose the CPUs. */
-export type Pinning = Omit<PinningMapping, 'vcpus'> & { vcpus: number[]; auto?: 'pinning' | 'vcpus' };
+export type Pinning = Omit<PinningMapping, 'vcpus' | 'emulator'> & { vcpus: number[]; emulator?: number[]; auto?: 'pinning' | 'vcpus' };
 
 /**
- * `pinning: auto` (vCPUs and emulator) or `vcpus: auto` (vCPUs only) leave `vcpus` empty and
- * marked `auto`; the plan fills them from the host's topology (lib/plan/auto-pinning.ts).
+ * `pinning: auto` is `{ vcpus: auto, emulator: auto }`. Auto lists are left empty and marked, and
+ * the plan fills them from the host's topology (lib/plan/auto-pinning.ts).
  */
 const pinning = v.pipe(
-  v.union([v.literal('auto'), pinningMapping], 'expected auto or a mapping of keys'),
+  v.custom<Record<string, unknown> | 'auto'>((value) => value === 'auto' || isMapping(value), 'expected auto or a mapping of keys'),
+  v.transform((value) => (value === 'auto' ? { vcpus: 'auto', emulator: 'auto' } : value)),
+  pinningMapping,
+  v.check((value) => value.emulator !== 'auto' || value.vcpus === 'auto', 'emulator: auto goes with vcpus: auto'),
   v.transform((value): Pinning => {
-    if (value === 'auto') return { vcpus: [], mode: 'process', auto: 'pinning' };
-    return value.vcpus === 'auto' ? { ...value, vcpus: [], auto: 'vcpus' } : { ...value, vcpus: value.vcpus };
+    const { vcpus, emulator, ...rest } = value;
+    if (vcpus !== 'auto') return { ...rest, vcpus, ...(emulator === undefined || emulator === 'auto' ? {} : { emulator }) };
+    return { ...rest, vcpus: [], ...(emulator === undefined || emulator === 'auto' ? {} : { emulator }), auto: emulator === 'auto' ? 'pinning' : 'vcpus' };
   }),
 );
 

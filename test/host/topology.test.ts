@@ -43,7 +43,7 @@ t.test('without PMU lists, kinds come from cpu_capacity, then acpi_cppc, then cp
   t.equal(cppc.typeSource, 'acpi_cppc/highest_perf');
   const freq = readCpuTopology(sysrootOf(t, cpus(2, (cpu) => ({ cpu_capacity: '1024\n', 'cpufreq/cpuinfo_max_freq': cpu === 0 ? '4000000\n' : '2000000\n' }))));
   t.strictSame(freq.cpus.map((cpu) => cpu.type), [undefined, undefined], 'the first source all CPUs have decides, and equal capacities mean one kind');
-  const missing = readCpuTopology(sysrootOf(t, cpus(2, (cpu) => (cpu === 0 ? { cpu_capacity: '1024\n' } : {}))));
+  const missing = readCpuTopology(sysrootOf(t, cpus(2, (cpu): Record<string, string> => (cpu === 0 ? { cpu_capacity: '1024\n' } : {}))));
   t.equal(missing.typeSource, undefined, 'a source only some CPUs have is skipped');
 });
 
