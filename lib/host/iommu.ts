@@ -33,7 +33,8 @@ export const readIommuUnits = (sysroot: Sysroot) => sysroot.list('/sys/class/iom
  * only that the hardware could remap; this says the kernel does.)
  */
 export function readInterruptRemapping(sysroot: Sysroot): boolean | undefined {
-  const text = sysroot.readText('/proc/interrupts');
+  // The chips are named from the first interrupt line on; a big host's file is tens of megabytes.
+  const text = sysroot.readHead('/proc/interrupts', 256 * 1024);
   if (text === undefined) return undefined;
   const match = /\b(IR-)?(IO-APIC|PCI-MSI)/.exec(text);
   return match ? match[1] !== undefined : false;

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
@@ -19,7 +19,9 @@ export class Sysroot {
 
   /** The real location of a host path: `/sys/x` → `<root>/sys/x`. */
   path(hostPath: string): string {
-    return this.isLive ? hostPath : join(this.root, hostPath);
+    if (this.isLive) return hostPath;
+    // Most host paths are absolute and normalized: concatenation is join() without its cost (thousands of calls on a big host).
+    return hostPath.startsWith('/') && !/\/\.|\/\//.test(hostPath) ? this.root + hostPath : join(this.root, hostPath);
   }
 
   /** The file's text, or undefined when it cannot be read. */
@@ -28,6 +30,23 @@ export class Sysroot {
       return readFileSync(this.path(hostPath), 'utf8');
     } catch {
       return undefined;
+    }
+  }
+
+  /** The file's first `maxBytes` bytes as text, or undefined when it cannot be read. */
+  readHead(hostPath: string, maxBytes: number): string | undefined {
+    let fd: number | undefined;
+    try {
+      fd = openSync(this.path(hostPath), 'r');
+      const buffer = Buffer.alloc(maxBytes);
+      let length = 0;
+      // Files under /proc come in pieces: read until the buffer is full or the file ends.
+      for (let read = -1; read !== 0 && length < maxBytes; length += read) read = readSync(fd, buffer, length, maxBytes - length, null);
+      return buffer.toString('utf8', 0, length);
+    } catch {
+      return undefined;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
 

@@ -100,9 +100,18 @@ export function readCpuTopology(sysroot: Sysroot): CpuTopology {
   }
   const onlineCpus = present.filter((cpu) => online.has(cpu));
   const { types, source } = readCoreTypes(sysroot, onlineCpus);
-  // A cache's shared_cpu_list is the same for every CPU in it, so each list is read once.
+  // A cache's shared_cpu_list is the same for every CPU in it, and so is a core's
+  // thread_siblings_list: each list is read once, by the first CPU in it.
   const l2Of = new Map<number, number[]>();
   const l3Of = new Map<number, number[]>();
+  const siblingsOf = new Map<number, number[]>();
+  const readSiblings = (cpu: number) => {
+    if (!siblingsOf.has(cpu)) {
+      const siblings = readList(sysroot, `${CPU_DIR}/cpu${cpu}/topology/thread_siblings_list`) ?? [cpu];
+      for (const sibling of siblings.includes(cpu) ? siblings : [cpu]) siblingsOf.set(sibling, siblings.includes(cpu) ? siblings : [cpu]);
+    }
+    return siblingsOf.get(cpu)!;
+  };
   const cpus = present.map((cpu): LogicalCpu => {
     const dir = `${CPU_DIR}/cpu${cpu}/topology`;
     if (online.has(cpu) && !(l2Of.has(cpu) && l3Of.has(cpu))) {
@@ -122,7 +131,7 @@ export function readCpuTopology(sysroot: Sysroot): CpuTopology {
       ...(die === undefined || die < 0 ? {} : { die }),
       ...(node === undefined ? {} : { node }),
       ...(core === undefined ? {} : { core }),
-      threadSiblings: online.has(cpu) ? (readList(sysroot, `${dir}/thread_siblings_list`) ?? [cpu]) : [cpu],
+      threadSiblings: online.has(cpu) ? readSiblings(cpu) : [cpu],
       l2Shared: l2Of.get(cpu) ?? [cpu],
       l3Shared: l3Of.get(cpu) ?? [cpu],
       ...(type ? { type } : {}),

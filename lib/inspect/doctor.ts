@@ -8,11 +8,11 @@ import { InputError, formatProblem } from '../errors.js';
 import { cmdlineValue, readKernelCmdline } from '../host/cmdline.js';
 import { readCpuInfo } from '../host/cpuinfo.js';
 import { readDeviceHolders, type DeviceHolder } from '../host/device-holders.js';
-import { readDeviceGroup, readInterruptRemapping, readIommuGroups, readIommuUnits } from '../host/iommu.js';
+import { readDeviceGroup, readInterruptRemapping, readIommuUnits } from '../host/iommu.js';
 import { readEffectiveUid, readFreeBlocks, readHugepagePool, readMemlockLimit } from '../host/memory-state.js';
 import { linkName, readPciDetails, type PciDeviceDetails } from '../host/pci.js';
 import type { Sysroot } from '../host/sysroot.js';
-import { readCpuTopology } from '../host/topology.js';
+import { readCpuTopology, type CpuTopology } from '../host/topology.js';
 import { formatPciAddress, parsePciAddress } from '../pci-address.js';
 import { resolveAutoPinning } from '../plan/auto-pinning.js';
 import { Collector } from '../plan/diagnostics.js';
@@ -67,7 +67,7 @@ function checkVirtualization(sysroot: Sysroot): Check[] {
 
 function checkIommu(sysroot: Sysroot): Check[] {
   const vendor = readCpuVendor(sysroot);
-  const groups = readIommuGroups(sysroot).length;
+  const groups = sysroot.list('/sys/kernel/iommu_groups').length;
   const units = readIommuUnits(sysroot);
   const cmdline = readKernelCmdline(sysroot) ?? [];
   const checks: Check[] = [];
@@ -236,10 +236,9 @@ function checkFirmware(loaded: LoadedProfile, profile: Profile, sysroot: Sysroot
   ];
 }
 
-function checkPinning(sysroot: Sysroot, profile: Profile): Check[] {
+function checkPinning(topology: CpuTopology, profile: Profile): Check[] {
   const pinning = profile.pinning;
   if (!pinning || pinning.vcpus.length === 0) return [];
-  const topology = readCpuTopology(sysroot);
   const byNumber = new Map(topology.cpus.map((cpu) => [cpu.cpu, cpu]));
   const pinned = [...new Set([...pinning.vcpus, ...(pinning.emulator ?? [])])];
   const absent = pinned.filter((cpu) => !byNumber.has(cpu));
@@ -272,10 +271,12 @@ export function runDoctor(loaded: LoadedProfile, options: DoctorOptions): Check[
     if (!(error instanceof InputError)) throw error;
     for (const problem of error.problems) checks.push(check('fail', 'profile', formatProblem(problem), 'fix the profile (boot-vm <vm> --dry-run shows the same)'));
   }
-  const profile = resolveAutoPinning(loaded.profile, sysroot, new Collector(loaded.locate)).profile;
+  let topology: CpuTopology | undefined;
+  const readTopology = () => (topology ??= readCpuTopology(sysroot));
+  const profile = resolveAutoPinning(loaded.profile, sysroot, new Collector(loaded.locate), readTopology).profile;
   checks.push(...checkVfioModules(sysroot, profile));
   profile.passthrough.forEach((_, i) => checks.push(...checkDevice(sysroot, profile, i)));
-  checks.push(...checkHugepages(sysroot, profile), ...checkMemlock(sysroot, profile), ...checkQemu(profile, options, plan), ...checkFirmware(loaded, profile, sysroot, plan), ...checkPinning(sysroot, profile));
+  checks.push(...checkHugepages(sysroot, profile), ...checkMemlock(sysroot, profile), ...checkQemu(profile, options, plan), ...checkFirmware(loaded, profile, sysroot, plan), ...checkPinning(readTopology(), profile));
   return checks;
 }
 

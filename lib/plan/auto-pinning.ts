@@ -3,7 +3,7 @@ import { formatCpuList } from '../cpu-list.js';
 import { InputError } from '../errors.js';
 import { isDisplayClass, readPciDetails } from '../host/pci.js';
 import type { Sysroot } from '../host/sysroot.js';
-import { readCpuTopology } from '../host/topology.js';
+import { readCpuTopology, type CpuTopology } from '../host/topology.js';
 import { suggestPinning } from '../inspect/suggest-pinning.js';
 import { formatPciAddress, parsePciAddress } from '../pci-address.js';
 import type { Profile } from '../profile/schema.js';
@@ -22,8 +22,11 @@ export function passthroughNumaNode(profile: Profile, sysroot: Sysroot): number 
   return (gpu ?? devices.find((device) => device.numaNode !== undefined))?.numaNode;
 }
 
-/** Fills in auto-chosen vCPUs (and, for `pinning: auto`, the emulator CPUs); reports what stops it. */
-export function resolveAutoPinning(profile: Profile, sysroot: Sysroot, diagnostics: Diagnostics): AutoPinning {
+/**
+ * Fills in auto-chosen vCPUs (and, for `pinning: auto`, the emulator CPUs); reports what stops it.
+ * `readTopology` lets a caller that needs the topology too read it once.
+ */
+export function resolveAutoPinning(profile: Profile, sysroot: Sysroot, diagnostics: Diagnostics, readTopology: () => CpuTopology = () => readCpuTopology(sysroot)): AutoPinning {
   const pinning = profile.pinning;
   if (!pinning?.auto) return { profile };
   const key = pinning.auto === 'pinning' ? 'pinning' : 'pinning.vcpus';
@@ -37,7 +40,7 @@ export function resolveAutoPinning(profile: Profile, sysroot: Sysroot, diagnosti
   const vcpus = sockets * cores * threads;
   const node = passthroughNumaNode(profile, sysroot);
   try {
-    const suggestion = suggestPinning(readCpuTopology(sysroot), { vcpus, threads, ...(node === undefined ? {} : { node }) });
+    const suggestion = suggestPinning(readTopology(), { vcpus, threads, ...(node === undefined ? {} : { node }) });
     const emulator = pinning.auto === 'pinning' ? suggestion.emulator : pinning.emulator;
     const note = `${key}: auto → vCPUs on ${suggestion.vcpus.join(',')}${pinning.auto === 'pinning' ? `, emulator on ${formatCpuList(suggestion.emulator)}` : ''}: ${suggestion.reasons.join('; ')}`;
     return { profile: { ...profile, pinning: { ...pinning, vcpus: suggestion.vcpus, ...(emulator ? { emulator } : {}) } }, note };

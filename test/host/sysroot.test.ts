@@ -55,3 +55,10 @@ t.test('readLink gives the target as written; canRead says whether the file open
   // root reads anything; everyone else is refused.
   t.equal(root.canRead('/root/secret.rom'), process.getuid?.() === 0);
 });
+
+t.test('path: plain host paths are appended, others normalized as join does', async (t) => {
+  const root = new Sysroot('/captured/host/');
+  t.equal(root.path('/sys/bus/pci/devices'), '/captured/host/sys/bus/pci/devices');
+  t.equal(root.path('/vm/../etc//qemu'), '/captured/host/etc/qemu');
+  t.equal(root.path('/vm/./disk.img'), '/captured/host/vm/disk.img');
+});
