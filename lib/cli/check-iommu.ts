@@ -1,7 +1,8 @@
 /** `check-iommu [--profile <vm>]`: every IOMMU group, its devices and whether it can be passed through. */
 import { inspectIommu } from '../inspect/check-iommu.js';
 import { renderIommuJson, renderIommuText } from '../inspect/render-iommu.js';
-import { loadInspectedProfile, openSysroot, type CliOutput } from './inspect-options.js';
+import { loadProfile } from '../profile/load.js';
+import { openSysroot, type CliOutput } from './inspect-options.js';
 
 // What scripts/check-iommu.mjs needs besides checkIommu, in this one bundled module.
 export { default as minimist } from 'minimist';
@@ -30,7 +31,7 @@ export interface CheckIommuOptions {
 
 export function checkIommu(options: CheckIommuOptions, cwd: string, env: NodeJS.ProcessEnv): CliOutput {
   const sysroot = openSysroot(options.sysroot);
-  const loaded = options.profile === undefined ? undefined : loadInspectedProfile(options.profile, cwd, env);
+  const loaded = options.profile === undefined ? undefined : loadProfile(options.profile, { cwd, env });
   const report = inspectIommu(sysroot, loaded?.profile.passthrough.map((device) => device.host) ?? []);
   if (options.json) return { stdout: renderIommuJson(report), stderr: report.iommuOff ? [`check-iommu: ${report.iommuOff}`] : [], exitCode: 0 };
   return { stdout: renderIommuText(report, loaded?.name), stderr: [], exitCode: 0 };

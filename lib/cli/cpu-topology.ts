@@ -4,7 +4,8 @@ import { readCpuTopology } from '../host/topology.js';
 import { renderSuggestionJson, renderSuggestionText, renderTopologyJson, renderTopologyText } from '../inspect/render-topology.js';
 import { suggestPinning } from '../inspect/suggest-pinning.js';
 import { passthroughNumaNode } from '../plan/auto-pinning.js';
-import { loadInspectedProfile, openSysroot, type CliOutput } from './inspect-options.js';
+import { loadProfile } from '../profile/load.js';
+import { openSysroot, type CliOutput } from './inspect-options.js';
 
 export { default as minimist } from 'minimist';
 export { runCli, unknownOption } from './run.js';
@@ -41,7 +42,7 @@ export function cpuTopology(options: CpuTopologyOptions, cwd: string, env: NodeJ
   if (topology.cpus.length === 0) throw new UsageError(`no CPUs under ${sysroot.path('/sys/devices/system/cpu')}: is --sysroot a host tree?`);
   if (options.suggest === undefined) return { stdout: options.json ? renderTopologyJson(topology) : renderTopologyText(topology), stderr: [], exitCode: 0 };
   if (!/^[1-9]\d*$/.test(options.suggest)) throw new UsageError(`--suggest: expected a number of vCPUs like 8, got "${options.suggest}"`);
-  const loaded = options.profile === undefined ? undefined : loadInspectedProfile(options.profile, cwd, env);
+  const loaded = options.profile === undefined ? undefined : loadProfile(options.profile, { cwd, env });
   const node = loaded ? passthroughNumaNode(loaded.profile, sysroot) : undefined;
   const suggestion = suggestPinning(topology, { vcpus: Number(options.suggest), ...(loaded ? { threads: loaded.profile.cpu.threads } : {}), ...(node === undefined ? {} : { node }) });
   return { stdout: options.json ? renderSuggestionJson(suggestion) : renderSuggestionText(suggestion), stderr: [], exitCode: 0 };

@@ -4,8 +4,9 @@ import { detectQemuVersion } from '../apply/probe-qemu.js';
 import { UsageError } from '../errors.js';
 import { buildBootConfig } from '../inspect/boot-config.js';
 import { renderDoctorJson, renderDoctorText, runDoctor } from '../inspect/doctor.js';
+import { loadProfile } from '../profile/load.js';
 import { parseQemuVersion } from '../qemu/version.js';
-import { loadInspectedProfile, openSysroot, type CliOutput } from './inspect-options.js';
+import { openSysroot, type CliOutput } from './inspect-options.js';
 
 export { default as minimist } from 'minimist';
 export { runCli, unknownOption } from './run.js';
@@ -43,7 +44,7 @@ export function doctor(options: DoctorCliOptions, cwd: string, env: NodeJS.Proce
   const qemuVersion = options.qemuVersion === undefined ? undefined : parseQemuVersion(options.qemuVersion);
   if (options.qemuVersion !== undefined && !qemuVersion) throw new UsageError(`--qemu-version: expected a version like 7.2, got "${options.qemuVersion}"`);
   if (options.bootConfig && options.json) throw new UsageError('--boot-config prints configuration lines; it has no --json');
-  const loaded = loadInspectedProfile(options.profile, cwd, env);
+  const loaded = loadProfile(options.profile, { cwd, env });
   if (options.bootConfig) {
     return { stdout: buildBootConfig(loaded.profile, sysroot), stderr: [], exitCode: 0 };
   }
