@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { checkIommuCli, cpuTopologyCli, doctorCli } from '../fixtures/cli.js';
+import { checkIommuCli, cpuTopologyCli, doctorCli, runCli } from '../fixtures/cli.js';
 import { FIXTURES, hostRoot } from '../fixtures/helpers.js';
 import { tree, writeScript } from '../fixtures/trees.js';
 
@@ -81,4 +81,14 @@ t.test('a broken profile is reported by file and line', async (t) => {
   const result = doctorCli(['vm.yaml'], { cwd: dir });
   t.equal(result.status, 2);
   t.equal(result.stderr, 'vm.yaml:1:17: memory.size: expected a size like 8G\n');
+});
+
+t.test('pinning: auto in the dry-run: ./boot-vm.mjs <profile> --dry-run', async (t) => {
+  const result = runCli('boot-vm.mjs', ['test/fixtures/inspect/profiles/hybrid-gaming.yaml', '--dry-run', '--sysroot', hostRoot('i7-12700k'), '--qemu-version', '7.2']);
+  t.equal(result.status, 0, result.stderr);
+  t.match(result.stdout, /^taskset -c 0-9 \\\nqemu-system-x86_64 \\\n/);
+  t.match(result.stdout, /-smp 8,sockets=1,cores=4,threads=2/);
+  const small = runCli('boot-vm.mjs', ['test/fixtures/inspect/profiles/hybrid-gaming.yaml', '--dry-run', '--sysroot', Z77, '--qemu-version', '7.2']);
+  t.equal(small.status, 2);
+  t.match(small.stderr, /^test\/fixtures\/inspect\/profiles\/hybrid-gaming\.yaml:\d+:\d+: pinning: auto: cannot give 8 vCPUs whole cores here: this host has 3 CPUs besides its first core \(0\)$/m);
 });
