@@ -153,11 +153,12 @@ const pinning = v.pipe(
   v.transform((value) => (value === 'auto' ? { vcpus: 'auto', emulator: 'auto' } : value)),
   pinningMapping,
   v.check((value) => value.emulator !== 'auto' || value.vcpus === 'auto', 'emulator: auto goes with vcpus: auto'),
-  v.transform((value): Pinning => {
-    const { vcpus, emulator, ...rest } = value;
-    if (vcpus !== 'auto') return { ...rest, vcpus, ...(emulator === undefined || emulator === 'auto' ? {} : { emulator }) };
-    return { ...rest, vcpus: [], ...(emulator === undefined || emulator === 'auto' ? {} : { emulator }), auto: emulator === 'auto' ? 'pinning' : 'vcpus' };
-  }),
+  v.transform(({ vcpus, emulator, ...rest }): Pinning => ({
+    ...rest,
+    vcpus: vcpus === 'auto' ? [] : vcpus,
+    ...(emulator === undefined || emulator === 'auto' ? {} : { emulator }),
+    ...(vcpus === 'auto' ? { auto: emulator === 'auto' ? 'pinning' : 'vcpus' } : {}),
+  })),
 );
 
 const memory = mapping({
