@@ -43,20 +43,36 @@ const readInt = (sysroot: Sysroot, path: string) => {
   return text === undefined || !/^-?\d+$/.test(text) ? undefined : Number(text);
 };
 
-/** The CPUs sharing each cache level (2 and 3) with `cpu`, from `cache/index*`. */
-function readCacheSharing(sysroot: Sysroot, cpu: number): Map<number, number[]> {
-  const sharing = new Map<number, number[]>();
+/** Which `cache/index*` directories hold the L2 and L3 (data or unified) caches: level → index name. */
+function readCacheLayout(sysroot: Sysroot, cpu: number): Map<number, string> {
+  const layout = new Map<number, string>();
   const dir = `${CPU_DIR}/cpu${cpu}/cache`;
   for (const index of sysroot.list(dir)) {
     if (!index.startsWith('index')) continue;
     const level = readInt(sysroot, `${dir}/${index}/level`);
     // L1 is per core on every x86 CPU; only L2 and L3 say something about grouping.
     if (level !== 2 && level !== 3) continue;
-    if (sysroot.readText(`${dir}/${index}/type`)?.trim() === 'Instruction') continue;
-    const shared = readList(sysroot, `${dir}/${index}/shared_cpu_list`);
-    if (shared) sharing.set(level, shared);
+    if (sysroot.readText(`${dir}/${index}/type`)?.trim() !== 'Instruction') layout.set(level, index);
   }
-  return sharing;
+  return layout;
+}
+
+/**
+ * The CPUs sharing each cache level (2 and 3) with `cpu`. The kernel numbers a CPU's caches the
+ * same way on every CPU of a host, so the layout read from one CPU is tried first; a CPU where
+ * it does not hold (another core type) has its own read.
+ */
+function readCacheSharing(sysroot: Sysroot, cpu: number, layout: Map<number, string>): Map<number, number[]> {
+  const read = (levels: Map<number, string>) => {
+    const sharing = new Map<number, number[]>();
+    for (const [level, index] of levels) {
+      const shared = readList(sysroot, `${CPU_DIR}/cpu${cpu}/cache/${index}/shared_cpu_list`);
+      if (shared === undefined || !shared.includes(cpu)) return undefined;
+      sharing.set(level, shared);
+    }
+    return sharing;
+  };
+  return read(layout) ?? read(readCacheLayout(sysroot, cpu)) ?? new Map();
 }
 
 /** Per-CPU performance values that tell core kinds apart where the kernel has no cpu_core/cpu_atom PMUs (hwloc's cpukinds order). */
@@ -105,6 +121,7 @@ export function readCpuTopology(sysroot: Sysroot): CpuTopology {
   const l2Of = new Map<number, number[]>();
   const l3Of = new Map<number, number[]>();
   const siblingsOf = new Map<number, number[]>();
+  let layout: Map<number, string> | undefined;
   const readSiblings = (cpu: number) => {
     if (!siblingsOf.has(cpu)) {
       const siblings = readList(sysroot, `${CPU_DIR}/cpu${cpu}/topology/thread_siblings_list`) ?? [cpu];
@@ -115,7 +132,8 @@ export function readCpuTopology(sysroot: Sysroot): CpuTopology {
   const cpus = present.map((cpu): LogicalCpu => {
     const dir = `${CPU_DIR}/cpu${cpu}/topology`;
     if (online.has(cpu) && !(l2Of.has(cpu) && l3Of.has(cpu))) {
-      const sharing = readCacheSharing(sysroot, cpu);
+      layout ??= readCacheLayout(sysroot, cpu);
+      const sharing = readCacheSharing(sysroot, cpu, layout);
       for (const [level, map] of [[2, l2Of], [3, l3Of]] as const) for (const other of sharing.get(level) ?? []) map.set(other, sharing.get(level)!);
     }
     const pkg = readInt(sysroot, `${dir}/physical_package_id`);

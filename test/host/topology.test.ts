@@ -72,3 +72,14 @@ t.test('CPUs are found from cpuN directories when present is missing; Instructio
   t.strictSame(topology.cpus[0]!.l2Shared, [0]);
   t.equal(topology.cpus[1]!.core, 1);
 });
+
+t.test('a CPU whose caches are numbered differently from the first one is read on its own', async (t) => {
+  const cache = (cpu: number, index: number, level: number, shared: string) => ({
+    [`${CPU}/cpu${cpu}/cache/index${index}/level`]: `${level}\n`,
+    [`${CPU}/cpu${cpu}/cache/index${index}/type`]: 'Unified\n',
+    [`${CPU}/cpu${cpu}/cache/index${index}/shared_cpu_list`]: `${shared}\n`,
+  });
+  const files = cpus(2, () => ({}), { ...cache(0, 2, 2, '0'), ...cache(0, 3, 3, '0-1'), ...cache(1, 1, 2, '1'), ...cache(1, 2, 3, '0-1') });
+  const topology = readCpuTopology(sysrootOf(t, files));
+  t.strictSame(topology.cpus.map((cpu) => [cpu.l2Shared, cpu.l3Shared]), [[[0], [0, 1]], [[1], [0, 1]]]);
+});
