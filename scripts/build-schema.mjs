@@ -15,6 +15,8 @@ function dropMappingRequired(node) {
   for (const child of Object.values(node.properties ?? {})) dropMappingRequired(child);
 }
 dropMappingRequired(schema);
+// `pinning: auto` is accepted before the mapping is validated (a custom check JSON Schema cannot express).
+schema.properties.pinning = { anyOf: [{ const: 'auto' }, schema.properties.pinning] };
 const document = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: 'https://boot-vm.invalid/profile.schema.json',

@@ -22,7 +22,7 @@ const deviceDir = (address: string) => `/sys/bus/pci/devices/${address}`;
 /** The driver bound to a device (`0000:01:00.0`), or undefined when none is. */
 export function readPciDriver(sysroot: Sysroot, address: string): string | undefined {
   const link = sysroot.readLink(`${deviceDir(address)}/driver`);
-  return link?.split('/').pop();
+  return link === undefined ? undefined : linkName(link);
 }
 
 /** The `vendor device` pair as new_id takes it: `10de 1b81`. */
@@ -48,3 +48,46 @@ export function readIommuGroupPeers(sysroot: Sysroot, address: string): string[]
  * and ISA/LPC bridges have normal headers and count as endpoints.
  */
 export const isBridgeClass = (pciClass: number) => [0x0604, 0x0607, 0x0609].includes(pciClass >> 8);
+
+/** What check-iommu and doctor show of a PCI function. */
+export interface PciDeviceDetails {
+  /** `0000:01:00.0` */
+  address: string;
+  class?: number;
+  vendor?: number;
+  device?: number;
+  /** The bound driver's name, or undefined when none is bound. */
+  driver?: string;
+  /** The kernel's reset methods in order of preference (`flr bus`); empty when it has none or does not say. */
+  resetMethods: string[];
+  /** The NUMA node the device hangs off, or undefined when the firmware does not say (-1). */
+  numaNode?: number;
+}
+
+const readHex = (text: string | undefined) => (text === undefined || !/^\s*(0x)?[0-9a-f]+\s*$/i.test(text) ? undefined : parseInt(text.trim(), 16));
+
+/** Last path component of a link target: `../../../bus/pci/drivers/vfio-pci` → `vfio-pci`. */
+export const linkName = (target: string) => target.slice(target.lastIndexOf('/') + 1);
+
+/** The device's ids, driver, reset methods and NUMA node, read from `/sys/bus/pci/devices/<address>`. */
+export function readPciDetails(sysroot: Sysroot, address: string): PciDeviceDetails {
+  const dir = `/sys/bus/pci/devices/${address}`;
+  const driver = sysroot.readLink(`${dir}/driver`);
+  const numa = Number((sysroot.readText(`${dir}/numa_node`) ?? '-1').trim());
+  const pciClass = readHex(sysroot.readText(`${dir}/class`));
+  const vendor = readHex(sysroot.readText(`${dir}/vendor`));
+  const device = readHex(sysroot.readText(`${dir}/device`));
+  return {
+    address,
+    ...(pciClass === undefined ? {} : { class: pciClass }),
+    ...(vendor === undefined ? {} : { vendor }),
+    ...(device === undefined ? {} : { device }),
+    ...(driver === undefined ? {} : { driver: linkName(driver) }),
+    resetMethods: (sysroot.readText(`${dir}/reset_method`) ?? '').trim().split(/\s+/).filter(Boolean),
+    ...(Number.isInteger(numa) && numa >= 0 ? { numaNode: numa } : {}),
+  };
+}
+
+/** `10de:1b81`, the form vfio-pci's `ids=` and pci.ids use. */
+export const formatPciIds = (details: Pick<PciDeviceDetails, 'vendor' | 'device'>) =>
+  `${details.vendor?.toString(16).padStart(4, '0') ?? '????'}:${details.device?.toString(16).padStart(4, '0') ?? '????'}`;

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
@@ -19,7 +19,9 @@ export class Sysroot {
 
   /** The real location of a host path: `/sys/x` → `<root>/sys/x`. */
   path(hostPath: string): string {
-    return this.isLive ? hostPath : join(this.root, hostPath);
+    if (this.isLive) return hostPath;
+    // Most host paths are absolute and normalized: concatenation is join() without its cost (thousands of calls on a big host).
+    return hostPath.startsWith('/') && !/\/\.|\/\//.test(hostPath) ? this.root + hostPath : join(this.root, hostPath);
   }
 
   /** The file's text, or undefined when it cannot be read. */
@@ -31,17 +33,44 @@ export class Sysroot {
     }
   }
 
-  /** A symlink's target as written, or undefined when it is not a link. */
+  /** The file's first `maxBytes` bytes as text, or undefined when it cannot be read. */
+  readHead(hostPath: string, maxBytes: number): string | undefined {
+    let fd: number | undefined;
+    try {
+      fd = openSync(this.path(hostPath), 'r');
+      const buffer = Buffer.alloc(maxBytes);
+      let length = 0;
+      // Files under /proc come in pieces: read until the buffer is full or the file ends.
+      for (let read = -1; read !== 0 && length < maxBytes; length += read) read = readSync(fd, buffer, length, maxBytes - length, null);
+      return buffer.toString('utf8', 0, length);
+    } catch {
+      return undefined;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  exists(hostPath: string): boolean {
+    return existsSync(this.path(hostPath));
+  }
+
+  /** True when the file can be opened for reading. */
+  canRead(hostPath: string): boolean {
+    try {
+      accessSync(this.path(hostPath), constants.R_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A symbolic link's target as written (`../../../bus/pci/drivers/vfio-pci`), or undefined when it is not a link. */
   readLink(hostPath: string): string | undefined {
     try {
       return readlinkSync(this.path(hostPath));
     } catch {
       return undefined;
     }
-  }
-
-  exists(hostPath: string): boolean {
-    return existsSync(this.path(hostPath));
   }
 
   /** Entries of a directory, sorted; empty when it does not exist. */

@@ -9,6 +9,7 @@ import type { LoadedProfile } from '../profile/load.js';
 import type { Arg } from '../qemu/arg.js';
 import { buildCommand } from '../qemu/command.js';
 import { formatQemuVersion, type QemuVersion } from '../qemu/version.js';
+import { noteAutoPinning, resolveAutoPinning } from './auto-pinning.js';
 import { Collector } from './diagnostics.js';
 import { resolveFirmware } from './firmware.js';
 import { checkHostCpus, checkHostDevices, checkHostFiles, checkHostHugepages } from './host-checks.js';
@@ -55,8 +56,9 @@ export interface PlanOptions {
 /** Builds the plan; throws `InputError` with every problem found when the profile cannot run here. */
 export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
   const { sysroot } = options;
-  const profile = options.qemuBinary ? { ...loaded.profile, qemu: { ...loaded.profile.qemu, binary: options.qemuBinary } } : loaded.profile;
   const diagnostics = new Collector(loaded.locate);
+  const autoPinning = resolveAutoPinning(options.qemuBinary ? { ...loaded.profile, qemu: { ...loaded.profile.qemu, binary: options.qemuBinary } } : loaded.profile, sysroot, diagnostics);
+  const profile = autoPinning.profile;
   const report = diagnostics.hostReporter(options.strict);
   const { version, note: versionNote } = chooseQemuVersion(profile, options.qemuVersion, options.probeQemuVersion, options.launching, diagnostics);
   checkHostCpus(profile, sysroot, report);
@@ -79,6 +81,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
     },
     versionNote,
   );
+  noteAutoPinning(wrappers, autoPinning);
   const args = [...wrappers, ...qemu];
   if (diagnostics.errors.length > 0) throw new InputError(diagnostics.errors.sort(byLocation));
   const keyOrigins: Record<string, string> = {};

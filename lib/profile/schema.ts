@@ -124,9 +124,12 @@ const cpu = mapping({
   threads: v.optional(int(1, 8, 'expected a number of threads per core from 1 to 8'), 1),
 });
 
-const pinning = mapping({
-  vcpus: cpuList(),
-  emulator: v.optional(cpuList()),
+/** A CPU list, or `auto`: cpu-topology's suggestion on the host the plan is for. */
+const autoCpuList = () => v.union([v.literal('auto'), cpuList()], 'expected a CPU list like [2, 3] or "2-3,6", or auto');
+
+const pinningMapping = mapping({
+  vcpus: autoCpuList(),
+  emulator: v.optional(autoCpuList()),
   scheduler: v.optional(
     mapping({
       policy: v.picklist(['rr', 'fifo', 'other', 'batch', 'idle'], 'expected rr, fifo, other, batch or idle'),
@@ -135,6 +138,28 @@ const pinning = mapping({
   ),
   mode: v.optional(v.picklist(['process', 'threads'], 'expected process or threads'), 'process'),
 });
+
+type PinningMapping = v.InferOutput<typeof pinningMapping>;
+
+/** Pinning with every CPU list filled in; `auto` says which form asked the plan to choose the CPUs. */
+export type Pinning = Omit<PinningMapping, 'vcpus' | 'emulator'> & { vcpus: number[]; emulator?: number[]; auto?: 'pinning' | 'vcpus' };
+
+/**
+ * `pinning: auto` is `{ vcpus: auto, emulator: auto }`. Auto lists are left empty and marked, and
+ * the plan fills them from the host's topology (lib/plan/auto-pinning.ts).
+ */
+const pinning = v.pipe(
+  v.custom<Record<string, unknown> | 'auto'>((value) => value === 'auto' || isMapping(value), 'expected auto or a mapping of keys'),
+  v.transform((value) => (value === 'auto' ? { vcpus: 'auto', emulator: 'auto' } : value)),
+  pinningMapping,
+  v.check((value) => value.emulator !== 'auto' || value.vcpus === 'auto', 'emulator: auto goes with vcpus: auto'),
+  v.transform(({ vcpus, emulator, ...rest }): Pinning => ({
+    ...rest,
+    vcpus: vcpus === 'auto' ? [] : vcpus,
+    ...(emulator === undefined || emulator === 'auto' ? {} : { emulator }),
+    ...(vcpus === 'auto' ? { auto: emulator === 'auto' ? 'pinning' : 'vcpus' } : {}),
+  })),
+);
 
 const memory = mapping({
   size: size(),

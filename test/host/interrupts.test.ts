@@ -7,26 +7,26 @@ import { sysrootOf } from '../fixtures/trees.js';
 
 t.test('the fake z77 host: legacy IRQs and one MSI per device with a host driver; NMI is not numbered', async (t) => {
   t.strictSame(readInterrupts(host('z77-i5-2500')), [
-    { irq: 0, description: 'IO-APIC    2-edge      timer' },
-    { irq: 1, description: 'IO-APIC    1-edge      i8042' },
-    { irq: 8, description: 'IO-APIC    8-edge      rtc0' },
-    { irq: 9, description: 'IO-APIC    9-fasteoi   acpi' },
-    { irq: 120, description: 'PCI-MSI 0-edge      xhci_hcd' },
-    { irq: 121, description: 'PCI-MSI 0-edge      mei_me' },
-    { irq: 122, description: 'PCI-MSI 0-edge      ehci-pci' },
-    { irq: 123, description: 'PCI-MSI 0-edge      snd_hda_intel' },
-    { irq: 124, description: 'PCI-MSI 0-edge      ehci-pci' },
-    { irq: 125, description: 'PCI-MSI 0-edge      lpc_ich' },
-    { irq: 126, description: 'PCI-MSI 0-edge      ahci' },
-    { irq: 127, description: 'PCI-MSI 0-edge      i801_smbus' },
-    { irq: 128, description: 'PCI-MSI 1572864-edge      atl1c' },
+    { irq: 0, description: 'IR-IO-APIC    2-edge      timer' },
+    { irq: 1, description: 'IR-IO-APIC    1-edge      i8042' },
+    { irq: 8, description: 'IR-IO-APIC    8-edge      rtc0' },
+    { irq: 9, description: 'IR-IO-APIC    9-fasteoi   acpi' },
+    { irq: 120, description: 'IR-PCI-MSI 0-edge      xhci_hcd' },
+    { irq: 121, description: 'IR-PCI-MSI 0-edge      mei_me' },
+    { irq: 122, description: 'IR-PCI-MSI 0-edge      ehci-pci' },
+    { irq: 123, description: 'IR-PCI-MSI 0-edge      snd_hda_intel' },
+    { irq: 124, description: 'IR-PCI-MSI 0-edge      ehci-pci' },
+    { irq: 125, description: 'IR-PCI-MSI 0-edge      lpc_ich' },
+    { irq: 126, description: 'IR-PCI-MSI 0-edge      ahci' },
+    { irq: 127, description: 'IR-PCI-MSI 0-edge      i801_smbus' },
+    { irq: 128, description: 'IR-PCI-MSI 1572864-edge      atl1c' },
   ]);
 });
 
 t.test('64 CPU columns (lab)', async (t) => {
   const interrupts = readInterrupts(host('lab'));
   t.equal(interrupts.length, 19);
-  t.strictSame(interrupts.at(-1), { irq: 134, description: 'PCI-MSI 2097152-edge      nvme' });
+  t.strictSame(interrupts.at(-1), { irq: 134, description: 'IR-PCI-MSI 2097152-edge      nvme' });
 });
 
 t.test('real formats: counts of any width, vfio names, lines without a number left out', async (t) => {

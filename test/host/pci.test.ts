@@ -1,5 +1,5 @@
 import t from 'tap';
-import { isDisplayClass, readPciDevice } from '../../lib/host/pci.js';
+import { formatPciIds, isDisplayClass, readPciDetails, readPciDevice } from '../../lib/host/pci.js';
 import { parsePciAddress } from '../../lib/pci-address.js';
 import { host } from '../fixtures/helpers.js';
 import { sysrootOf } from '../fixtures/trees.js';
@@ -28,4 +28,13 @@ t.test('isDisplayClass: base class 0x03 only', async (t) => {
   t.equal(isDisplayClass(0x040300), false, 'HD audio');
   t.equal(isDisplayClass(0x0c0330), false, 'USB xHCI');
   t.equal(isDisplayClass(0x000300), false, 'only the base class counts');
+});
+
+t.test('readPciDetails: ids, driver, reset methods and NUMA node', async (t) => {
+  t.strictSame(readPciDetails(host('epyc-2s'), '0000:c1:00.0'), { address: '0000:c1:00.0', class: 0x030000, vendor: 0x10de, device: 0x24b0, driver: 'vfio-pci', resetMethods: ['bus'], numaNode: 1 });
+  t.strictSame(readPciDetails(host('i7-12700k'), '0000:04:00.0').resetMethods, ['flr', 'bus']);
+  t.strictSame(readPciDetails(host('z77-i5-2500'), '0000:00:00.0'), { address: '0000:00:00.0', class: 0x060000, vendor: 0x8086, device: 0x0100, resetMethods: [] }, 'no driver, no reset methods, numa_node -1');
+  t.strictSame(readPciDetails(sysrootOf(t, { 'sys/bus/pci/devices/0000:01:00.0/vendor': 'junk\n' }), '0000:01:00.0'), { address: '0000:01:00.0', resetMethods: [] });
+  t.equal(formatPciIds({ vendor: 0x10de, device: 0x1b81 }), '10de:1b81');
+  t.equal(formatPciIds({}), '????:????');
 });

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { Sysroot } from '../../lib/host/sysroot.js';
@@ -39,4 +39,26 @@ t.test('list is sorted and empty for a missing directory', async (t) => {
   t.strictSame(root.list('/d'), ['a', 'b', 'c10', 'c2', 'sub']);
   t.strictSame(root.list('/nope'), []);
   t.strictSame(root.list('/d/a'), [], 'a file is not a directory');
+});
+
+t.test('readLink gives the target as written; canRead says whether the file opens', async (t) => {
+  const dir = tree(t, { 'sys/bus/pci/drivers/vfio-pci/bind': '', 'root/gpu.rom': 'rom', 'root/secret.rom': 'rom' });
+  mkdirSync(join(dir, 'sys/bus/pci/devices/0000:01:00.0'), { recursive: true });
+  symlinkSync('../../../bus/pci/drivers/vfio-pci', join(dir, 'sys/bus/pci/devices/0000:01:00.0/driver'));
+  const root = new Sysroot(dir);
+  t.equal(root.readLink('/sys/bus/pci/devices/0000:01:00.0/driver'), '../../../bus/pci/drivers/vfio-pci');
+  t.equal(root.readLink('/root/gpu.rom'), undefined, 'not a link');
+  t.equal(root.readLink('/missing'), undefined);
+  t.equal(root.canRead('/root/gpu.rom'), true);
+  t.equal(root.canRead('/root/missing.rom'), false);
+  chmodSync(join(dir, 'root/secret.rom'), 0o000);
+  // root reads anything; everyone else is refused.
+  t.equal(root.canRead('/root/secret.rom'), process.getuid?.() === 0);
+});
+
+t.test('path: plain host paths are appended, others normalized as join does', async (t) => {
+  const root = new Sysroot('/captured/host/');
+  t.equal(root.path('/sys/bus/pci/devices'), '/captured/host/sys/bus/pci/devices');
+  t.equal(root.path('/vm/../etc//qemu'), '/captured/host/etc/qemu');
+  t.equal(root.path('/vm/./disk.img'), '/captured/host/vm/disk.img');
 });

@@ -31,3 +31,10 @@ t.test('the editor schema refuses what boot-vm refuses', async (t) => {
 t.test('a profile that leaves memory.size to its base is fine for editors', async (t) => {
   t.same(check('extends: windows-base\nmemory: { lock: true }\n'), []);
 });
+
+t.test('pinning: auto and vcpus: auto are fine for editors, other words are not', async (t) => {
+  t.same(check('pinning: auto\n'), []);
+  t.same(check('pinning: { vcpus: auto, emulator: [0, 1] }\n'), []);
+  t.not(check('pinning: automatic\n').length, 0);
+  t.same(check('extends: ../../../../profiles/windows-base.yaml\n' + readFileSync(join(REPO, 'test/fixtures/inspect/profiles/hybrid-gaming.yaml'), 'utf8').split('\n').filter((line) => !line.startsWith('extends')).join('\n')), []);
+});

@@ -262,7 +262,7 @@ t.test('every problem is reported, in file order', async (t) => {
 
 t.test('a reversed CPU range in a profile is an error', async (t) => {
   const dir = tree(t, { 'vm.yaml': 'memory: { size: 1G }\npinning: { vcpus: "3-1" }\n' });
-  t.strictSame(errorLines(t, () => load('vm.yaml', dir)), ['vm.yaml:2:19: pinning.vcpus: expected a CPU list like [2, 3] or "2-3,6"']);
+  t.strictSame(errorLines(t, () => load('vm.yaml', dir)), ['vm.yaml:2:19: pinning.vcpus: expected a CPU list like [2, 3] or "2-3,6", or auto']);
 });
 
 t.test('null for a nested key with nothing underneath means unset, as it does at the top level', async (t) => {

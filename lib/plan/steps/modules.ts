@@ -1,12 +1,12 @@
 /** Kernel modules and KVM's MSR handling: what the blog's on-boot.sh and vfio.conf set up. */
+import { readCpuVendor } from '../../host/cpuinfo.js';
 import type { StepContext } from './context.js';
 import { setValue, type StepDraft } from '../step.js';
 
 /** `kvm_intel` or `kvm_amd`, from the CPU vendor or the module already loaded. */
 function kvmModule({ sysroot }: StepContext): string | undefined {
-  const vendor = /^vendor_id\s*:\s*(\S+)/m.exec(sysroot.readText('/proc/cpuinfo') ?? '')?.[1];
-  if (vendor === 'GenuineIntel') return 'kvm_intel';
-  if (vendor === 'AuthenticAMD') return 'kvm_amd';
+  const vendor = readCpuVendor(sysroot);
+  if (vendor) return `kvm_${vendor}`;
   return ['kvm_intel', 'kvm_amd'].find((module) => sysroot.exists(`/sys/module/${module}`));
 }
 
