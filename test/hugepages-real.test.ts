@@ -9,24 +9,12 @@ import { detectQemuVersion } from '../lib/apply/probe-qemu.js';
 import { Sysroot } from '../lib/host/sysroot.js';
 import { buildPlan } from '../lib/plan/plan.js';
 import { load, writeTree } from './fixtures/helpers.js';
+import { hugepagesAvailable, PAGES, POOL, readCount } from './fixtures/hugepages.js';
 import { qemuUnavailable, withQemu } from './fixtures/qemu-run.js';
 
-const POOL = '/sys/kernel/mm/hugepages/hugepages-2048kB';
-const PAGES = 32; // 64M of 2M pages
 
-const readCount = (name: string) => Number(readFileSync(`${POOL}/${name}`, 'utf8'));
 
-function unavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root';
-  if (!new Sysroot('/').exists(`${POOL}/nr_hugepages`)) return `${POOL} is missing`;
-  return undefined;
-}
-
-const why = unavailable();
-if (why) {
-  if (process.env.REQUIRE_HUGEPAGES === '1') t.fail(`REQUIRE_HUGEPAGES=1 but ${why}`);
-  else t.plan(0, `real huge pages need root and 2M pages: ${why}`);
-} else if (!qemuUnavailable(t)) {
+if (hugepagesAvailable(t, 'real huge pages') && !qemuUnavailable(t)) {
   t.test('QEMU preallocates and locks the guest on real 2M pages', async (t) => {
     const before = readCount('nr_hugepages');
     const dir = writeTree({});

@@ -3,6 +3,7 @@
  * rewritten (atomically, fsynced) before or right after each change, so that teardown can put the
  * host back after a failure, a stop, or a crash of the launcher.
  */
+import { BootVmError } from '../errors.js';
 import type { Action, Phase } from '../plan/step.js';
 import type { HostIo } from './host-io.js';
 import type { ProcessRef } from './processes.js';
@@ -43,9 +44,8 @@ export interface JournalState {
 
 export const journalPath = (vm: string) => `/run/boot-vm/${vm}.journal`;
 
-export class JournalError extends Error {
-  override name = 'JournalError';
-}
+/** A journal file that cannot be read as one: the CLI says so in one line and changes nothing. */
+export class JournalError extends BootVmError {}
 
 export class Journal {
   constructor(

@@ -1,20 +1,7 @@
-/** Memory facts doctor weighs against a profile: huge page pools, fragmentation, the memlock limit. */
+/** Memory facts doctor weighs against a profile: fragmentation, the memlock limit (huge page pools: hugepages.ts). */
 import type { Sysroot } from './sysroot.js';
 
 const KIB = 1024;
-
-export interface HugepagePool {
-  total: number;
-  free: number;
-}
-
-/** The pool of huge pages of one size (bytes), or undefined when the host has no such size. */
-export function readHugepagePool(sysroot: Sysroot, pageSize: number): HugepagePool | undefined {
-  const dir = `/sys/kernel/mm/hugepages/hugepages-${pageSize / KIB}kB`;
-  const total = Number(sysroot.readText(`${dir}/nr_hugepages`)?.trim());
-  const free = Number(sysroot.readText(`${dir}/free_hugepages`)?.trim());
-  return Number.isInteger(total) && Number.isInteger(free) ? { total, free } : undefined;
-}
 
 /**
  * How many free blocks of `blockSize` bytes (or larger, counted in that size) the buddy

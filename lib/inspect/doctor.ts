@@ -9,7 +9,8 @@ import { cmdlineValue, readKernelCmdline } from '../host/cmdline.js';
 import { readCpuInfo } from '../host/cpuinfo.js';
 import { readDeviceHolders, type DeviceHolder } from '../host/device-holders.js';
 import { readDeviceGroup, readInterruptRemapping, readIommuUnits } from '../host/iommu.js';
-import { readEffectiveUid, readFreeBlocks, readHugepagePool, readMemlockLimit } from '../host/memory-state.js';
+import { readHugepagePool } from '../host/hugepages.js';
+import { readEffectiveUid, readFreeBlocks, readMemlockLimit } from '../host/memory-state.js';
 import { linkName, readPciDetails, type PciDeviceDetails } from '../host/pci.js';
 import type { Sysroot } from '../host/sysroot.js';
 import { readCpuTopology, type CpuTopology } from '../host/topology.js';
@@ -141,7 +142,10 @@ function checkDevice(sysroot: Sysroot, profile: Profile, index: number): Check[]
   }
   if (device.driver === 'vfio-pci') checks.push(check('pass', `${name} driver`, 'vfio-pci'));
   else if (device.driver === undefined) checks.push(check('warn', `${name} driver`, 'none bound', 'bind it to vfio-pci before the VM starts (see --boot-config)'));
-  else checks.push(check('warn', `${name} driver`, `${device.driver}: the host is using it`, `it must move to vfio-pci before the VM starts (see --boot-config for doing it at boot)`));
+  else {
+    const fix = profile.host.bindVfio ? 'boot-vm moves it to vfio-pci when it launches and gives it back afterwards; to do it at boot, run scripts/prepare-host.mjs or see --boot-config' : 'it must move to vfio-pci before the VM starts (host.bindVfio is off; see --boot-config for doing it at boot)';
+    checks.push(check('warn', `${name} driver`, `${device.driver}: the host is using it`, fix));
+  }
   if (device.driver !== undefined && device.driver !== 'vfio-pci') {
     const holders = readDeviceHolders(sysroot, heldThrough(sysroot, device));
     const describe = (holder: DeviceHolder) => `${holder.command} (pid ${holder.pid}) has ${holder.path} open`;
@@ -168,7 +172,8 @@ function checkHugepages(sysroot: Sysroot, profile: Profile): Check[] {
   const blocks = readFreeBlocks(sysroot, pageSize);
   if (blocks === undefined) return [check('fail', name, `${pool.free} free, ${needed} needed; pages this large cannot be allocated after boot`, reserveAtBoot)];
   const detail = `${pool.free} free, ${needed} needed; /proc/buddyinfo has ${blocks} free ${hugepages} blocks for the ${short} missing`;
-  if (blocks >= short) return [check('warn', name, `${detail}: enough, if nothing takes them first`, `echo ${pool.total + short} > /sys/kernel/mm/hugepages/hugepages-${pageSize / 1024}kB/nr_hugepages before starting the VM`)];
+  const reserveNow = profile.host.hugepages ? `boot-vm reserves the ${short} missing pages when it launches and gives them back afterwards` : `echo ${pool.total + short} > /sys/kernel/mm/hugepages/hugepages-${pageSize / 1024}kB/nr_hugepages before starting the VM`;
+  if (blocks >= short) return [check('warn', name, `${detail}: enough, if nothing takes them first`, reserveNow)];
   return [check('fail', name, `${detail}: memory is too fragmented`, `echo 3 > /proc/sys/vm/drop_caches; echo 1 > /proc/sys/vm/compact_memory, then try again; or ${reserveAtBoot}`)];
 }
 

@@ -5,31 +5,18 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import t from 'tap';
-import { Sysroot } from '../../lib/host/sysroot.js';
 import { writeTree } from '../fixtures/helpers.js';
 import { start, waitForLine } from '../fixtures/launch.js';
 import { Qmp } from '../fixtures/qmp.js';
+import { hugepagesAvailable, PAGES, POOL, readCount } from '../fixtures/hugepages.js';
 import { qemuUnavailable } from '../fixtures/qemu-run.js';
 
-const POOL = '/sys/kernel/mm/hugepages/hugepages-2048kB';
-const PAGES = 32; // 64M of 2M pages
 const NAME = `boot-vm-test-${process.pid}`;
 
-const readCount = (name: string) => Number(readFileSync(`${POOL}/${name}`, 'utf8'));
 const meminfoFree = () => Number(/^HugePages_Free:\s+(\d+)$/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]);
 const hugetlbMounts = () => readFileSync('/proc/mounts', 'utf8').split('\n').filter((line) => line.split(' ')[2] === 'hugetlbfs');
 
-function unavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root';
-  if (!new Sysroot('/').exists(`${POOL}/nr_hugepages`)) return `${POOL} is missing`;
-  return undefined;
-}
-
-const why = unavailable();
-if (why) {
-  if (process.env.REQUIRE_HUGEPAGES === '1') t.fail(`REQUIRE_HUGEPAGES=1 but ${why}`);
-  else t.plan(0, `a real launch needs root and 2M pages: ${why}`);
-} else if (!qemuUnavailable(t)) {
+if (hugepagesAvailable(t, 'a real launch') && !qemuUnavailable(t)) {
   t.test('boot-vm reserves the pages, QEMU runs on them, teardown gives exactly them back', async (t) => {
     const before = readCount('nr_hugepages');
     const mountsBefore = hugetlbMounts();

@@ -1,16 +1,10 @@
 import t from 'tap';
-import { readEffectiveUid, readFreeBlocks, readHugepagePool, readMemlockLimit } from '../../lib/host/memory-state.js';
+import { readEffectiveUid, readFreeBlocks, readMemlockLimit } from '../../lib/host/memory-state.js';
 import { host } from '../fixtures/helpers.js';
 import { sysrootOf } from '../fixtures/trees.js';
 
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
-
-t.test('huge page pools by size', async (t) => {
-  t.strictSame(readHugepagePool(host('inspur-nf5212m5'), GIB), { total: 32, free: 32 });
-  t.strictSame(readHugepagePool(host('z77-i5-2500'), 2 * MIB), { total: 0, free: 0 });
-  t.equal(readHugepagePool(sysrootOf(t, {}), 2 * MIB), undefined);
-});
 
 t.test('free blocks of a size from /proc/buddyinfo, larger orders counted in that size', async (t) => {
   const buddyinfo = 'Node 0, zone      DMA      0      0      0      0      0      0      0      0      0      1      3 \nNode 0, zone   Normal     5      0      0      0      0      0      0      0      0      2      1 \nNode 1, zone   Normal     0      0      0      0      0      0      0      0      0      0      1 \n';
