@@ -4,9 +4,8 @@
  * Paths are host paths (`/sys/...`); the apply layer and the renderer put them under the sysroot.
  */
 
+/** In this order: prepare (the blog's on-boot.sh), launch (just before QEMU), running (once it is up). */
 export type Phase = 'prepare' | 'launch' | 'running';
-
-export const PHASES: readonly Phase[] = ['prepare', 'launch', 'running'];
 
 export type Action =
   /** A value the kernel keeps (sysctl, driver_override, a governor): the old value is journaled. `was`: its value when planned. */
