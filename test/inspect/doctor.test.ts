@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { renderDoctorJson, renderDoctorText, runDoctor, type Check, type DoctorOptions } from '../../lib/inspect/doctor.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
-import { host, hostRoot, load } from '../fixtures/helpers.js';
+import { host, hostRoot, load, REPO } from '../fixtures/helpers.js';
 import { QEMU_72_PROBES } from '../fixtures/inspect-run.js';
 import { tree } from '../fixtures/trees.js';
 
@@ -83,7 +83,9 @@ t.test('a DRM GPU is matched to its /dev/dri nodes through /sys/class/drm', asyn
 });
 
 t.test('huge pages: free, allocatable from buddyinfo, fragmented, missing size', async (t) => {
-  t.match(find(doctor('profiles/mediapc.yaml', host('z77-i5-2500')), 'huge pages 2M')[0], { status: 'warn', fix: 'echo 4096 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages before starting the VM' });
+  t.match(find(doctor('profiles/mediapc.yaml', host('z77-i5-2500')), 'huge pages 2M')[0], { status: 'warn', fix: 'boot-vm reserves the 4096 missing pages when it launches and gives them back afterwards' });
+  const manual = tree(t, { 'vm.yaml': `extends: ${join(REPO, 'profiles/mediapc.yaml')}\nhost: { hugepages: false }\n` });
+  t.match(find(doctor(join(manual, 'vm.yaml'), host('z77-i5-2500')), 'huge pages 2M')[0], { status: 'warn', fix: 'echo 4096 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages before starting the VM' }, 'with host.hugepages off, the user reserves them');
   t.match(find(doctor('test/fixtures/inspect/profiles/hybrid-gaming.yaml', host('i7-12700k')), 'huge pages 2M')[0], { status: 'fail', detail: /memory is too fragmented/ });
   t.match(find(doctor('profiles/workstation-gtx1060.yaml', host('inspur-nf5212m5')), 'huge pages 1G')[0], { status: 'pass', detail: '32 free of 32, 16 needed for 16G' });
   const few = hostCopy(t, 'inspur-nf5212m5', { 'sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages': '4\n' });
