@@ -6,6 +6,7 @@
 import { BootVmError, HostStateError } from '../errors.js';
 import type { Plan } from '../plan/plan.js';
 import { wrapperWords, type Step } from '../plan/step.js';
+import type { ApplyContext } from './actions.js';
 import { applySteps, rolledBack, stepsOf, StepFailure, undoEntries } from './apply-steps.js';
 import { applyIrqAffinity } from './irq-affinity.js';
 import { pollUntil } from './poll.js';
@@ -140,10 +141,12 @@ export async function launchVm(plan: Plan, options: SessionOptions): Promise<Lau
 
 /** The words to exec. On a sysroot other than `/`, only QEMU runs: the wrappers are logged. */
 function commandOf(plan: Plan, { sysroot, log }: SessionOptions): string[] {
-  const wrappers = [...wrapperWords(plan.steps), ...plan.args.slice(0, plan.wrappers).flatMap((arg) => arg.words)];
-  if (sysroot.isLive) return [...wrapperWords(plan.steps), ...plan.argv];
-  if (wrappers.length > 0) log.info(`logged, not run: ${wrappers.join(' ')} (${sysroot.root} is not the live host); QEMU runs without them`);
-  return plan.argv.slice(plan.args.slice(0, plan.wrappers).flatMap((arg) => arg.words).length);
+  const launchWrappers = wrapperWords(plan.steps);
+  if (sysroot.isLive) return [...launchWrappers, ...plan.argv];
+  const planWrappers = plan.args.slice(0, plan.wrappers).flatMap((arg) => arg.words);
+  const logged = [...launchWrappers, ...planWrappers];
+  if (logged.length > 0) log.info(`logged, not run: ${logged.join(' ')} (${sysroot.root} is not the live host); QEMU runs without them`);
+  return plan.argv.slice(planWrappers.length);
 }
 
 /** The daemonized VM's process, from the pidfile QEMU writes (a /run path, so under the sysroot). */
@@ -165,7 +168,7 @@ async function daemonOf(plan: Plan, { log, sysroot, io }: SessionOptions): Promi
 const signalNumber = (signal: string) => ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 })[signal] ?? 1;
 
 /** The running phase: applied once QEMU is up, followed until `stop`; its failures are warnings. */
-async function runSteps(steps: Step[], context: ReturnType<typeof contextOf>, stop: AbortSignal): Promise<void> {
+async function runSteps(steps: Step[], context: ApplyContext, stop: AbortSignal): Promise<void> {
   await Promise.all(
     steps.map(async (step) => {
       if (step.skip) return context.log.step(step, 'skipped', step.skip);
