@@ -2,7 +2,7 @@
 import { formatCpuList } from '../cpu-list.js';
 import { Sysroot } from '../host/sysroot.js';
 import { shellQuote } from '../qemu/shell-quote.js';
-import type { Action, Step } from './step.js';
+import { chrtWords, type Action, type Step } from './step.js';
 
 /** driver_override reads `(null)` when unset; writing an empty line unsets it. */
 export const restoredText = (was: string) => (was === '(null)' ? '' : was);
@@ -41,6 +41,33 @@ function renderAction(action: Action, sysroot: Sysroot, was: Map<string, string 
       ].join('\n');
     case 'restore-irq-affinity':
       return `# put back each IRQ's smp_affinity_list`;
+    case 'pin-threads':
+      return renderPinning(action);
+    case 'start-guest':
+      return [
+        `# read Cpus_allowed_list from /proc/<QEMU pid>/task/<tid>/status and the policy and priority from …/stat for every thread`,
+        `# then over QMP: {"execute": "cont"}`,
+      ].join('\n');
+  }
+}
+
+/** The thread ids come from QMP once QEMU is up: the lines name them. */
+function renderPinning(action: Extract<Action, { kind: 'pin-threads' }>): string {
+  const cpus = formatCpuList(action.cpus);
+  switch (action.threads) {
+    case 'emulator':
+      return `taskset -a -p -c ${cpus} <QEMU pid>  # every thread; the vCPU and IO threads are pinned next`;
+    case 'iothreads':
+      return `taskset -p -c ${cpus} <thread-id of each IO thread>  # from QMP query-iothreads`;
+    case 'vcpus': {
+      const scheduler = action.scheduler;
+      return action.cpus
+        .flatMap((cpu, vcpu) => [
+          `taskset -p -c ${cpu} <thread-id of vCPU ${vcpu}>${vcpu === 0 ? '  # from QMP query-cpus-fast' : ''}`,
+          ...(scheduler ? [`chrt ${chrtWords(scheduler).join(' ')} -p ${scheduler.priority} <thread-id of vCPU ${vcpu}>`] : []),
+        ])
+        .join('\n');
+    }
   }
 }
 

@@ -3,6 +3,7 @@
  * undo. The plan builds them (reading only); lib/apply performs them and journals old values.
  * Paths are host paths (`/sys/...`); the apply layer and the renderer put them under the sysroot.
  */
+import { CHRT_POLICY } from '../qemu/pinning.js';
 
 /** In this order: prepare (the blog's on-boot.sh), launch (just before QEMU), running (once it is up). */
 export type Phase = 'prepare' | 'launch' | 'running';
@@ -28,7 +29,23 @@ export type Action =
   | { kind: 'wrap'; argv: string[] }
   /** Waits for the devices' vfio IRQs, then sends them to the guest's CPUs and the others to the host's. */
   | { kind: 'irq-affinity'; devices: string[]; guestCpus: number[]; hostCpus: number[]; timeoutMs: number }
-  | { kind: 'restore-irq-affinity' };
+  | { kind: 'restore-irq-affinity' }
+  /**
+   * With QEMU paused (-S), its threads of one kind pinned, the thread ids asked over QMP:
+   * `emulator` every thread (those made later inherit it), `iothreads` each IO thread, `vcpus`
+   * vCPU n to `cpus[n]`, with the scheduler. Nothing to undo: the threads end with QEMU.
+   */
+  | { kind: 'pin-threads'; threads: ThreadKind; cpus: number[]; scheduler?: ThreadScheduler }
+  /** Reads every thread's CPUs and policy back from /proc; any mismatch fails the launch; then QMP `cont`. */
+  | { kind: 'start-guest' };
+
+export type ThreadKind = 'emulator' | 'iothreads' | 'vcpus';
+
+/** A chrt policy and priority, as /proc/<pid>/task/<tid>/stat reports them. */
+export interface ThreadScheduler {
+  policy: 'rr' | 'fifo' | 'other' | 'batch' | 'idle';
+  priority: number;
+}
 
 export interface StepAction {
   do: Action;
@@ -66,3 +83,6 @@ export const wrapperWords = (steps: Step[]) =>
 
 /** A value the kernel keeps, set and restored. */
 export const setValue = (path: string, value: string): StepAction => ({ do: { kind: 'set', path, value }, undo: [{ kind: 'restore', path }] });
+
+/** chrt's policy words for a thread; -R (reset on fork) keeps a real-time policy from passing to threads it starts. */
+export const chrtWords = ({ policy }: ThreadScheduler) => (policy === 'rr' || policy === 'fifo' ? ['-R', CHRT_POLICY[policy]] : [CHRT_POLICY[policy]]);

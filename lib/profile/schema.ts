@@ -130,13 +130,14 @@ const autoCpuList = () => v.union([v.literal('auto'), cpuList()], 'expected a CP
 const pinningMapping = mapping({
   vcpus: autoCpuList(),
   emulator: v.optional(autoCpuList()),
+  iothreads: v.optional(cpuList()),
   scheduler: v.optional(
     mapping({
       policy: v.picklist(['rr', 'fifo', 'other', 'batch', 'idle'], 'expected rr, fifo, other, batch or idle'),
       priority: v.optional(int(0, 99, 'expected a priority from 0 to 99')),
     }),
   ),
-  mode: v.optional(v.picklist(['process', 'threads'], 'expected process or threads'), 'process'),
+  mode: v.optional(v.picklist(['process', 'threads'], 'expected process or threads'), 'threads'),
 });
 
 type PinningMapping = v.InferOutput<typeof pinningMapping>;
@@ -294,6 +295,7 @@ export const profileSchema = mapping({
   firmware: v.optional(firmware, { type: 'seabios' }),
   passthrough: v.optional(v.array(passthroughDevice, 'expected a list of devices'), []),
   disks: v.optional(v.array(disk, 'expected a list of disks'), []),
+  iothreads: v.optional(int(0, 64, 'expected a number of IO threads from 0 to 64'), 0),
   cdroms: v.optional(v.array(cdrom, 'expected a list of CD-ROM images'), []),
   network: v.optional(v.array(nic, 'expected a list of network cards'), []),
   clock: v.optional(clock, {}),

@@ -1,7 +1,7 @@
 /**
  * The whole command line, in one fixed order (as libvirt's qemuBuildCommandLine): wrappers,
  * binary, identity, machine, CPU, memory, firmware, clock, power, devices, display, control,
- * then the profile's verbatim extra arguments.
+ * start paused (threads-mode pinning), then the profile's verbatim extra arguments.
  */
 import { arg, type Arg, type BuildInput } from './arg.js';
 import { checkBootIndexes } from './boot-order.js';
@@ -15,7 +15,7 @@ import { buildMachine } from './machine.js';
 import { buildMemory, chooseMemoryBackend } from './memory.js';
 import { buildNetwork } from './net.js';
 import { buildPassthrough } from './pcie.js';
-import { buildWrappers } from './pinning.js';
+import { buildStartPaused, buildWrappers } from './pinning.js';
 import { buildPower } from './power.js';
 
 export interface Command {
@@ -44,6 +44,7 @@ export function buildCommand(input: BuildInput, binaryNote: string): Command {
     ...buildNetwork(input),
     ...buildDisplay(input),
     ...buildControl(input),
+    ...buildStartPaused(input),
     ...buildExtraArgs(input),
   ];
   return { wrappers, qemu };

@@ -1,18 +1,20 @@
 /**
- * Process-mode pinning, as the blog's script does it: `chrt` sets the real-time policy and
- * `taskset` the CPU mask before QEMU starts, and every thread QEMU creates inherits both.
+ * Pinning on the command line. Process mode, as the blog's script does it: `chrt` sets the policy
+ * and `taskset` the CPU mask before QEMU starts, and every thread QEMU creates inherits both.
+ * Threads mode (the default) only starts QEMU paused (`-S`): the launcher pins each thread over
+ * QMP (lib/plan/steps/threads.ts), then starts the guest.
  */
 import { formatCpuList } from '../cpu-list.js';
 import { arg, type Arg, type BuildInput } from './arg.js';
 
-const CHRT_POLICY = { rr: '-r', fifo: '-f', other: '-o', batch: '-b', idle: '-i' } as const;
+export const CHRT_POLICY = { rr: '-r', fifo: '-f', other: '-o', batch: '-b', idle: '-i' } as const;
 
-type Scheduler = NonNullable<NonNullable<BuildInput['profile']['pinning']>['scheduler']>;
+export type Scheduler = NonNullable<NonNullable<BuildInput['profile']['pinning']>['scheduler']>;
 
-const isRealtime = (scheduler: Scheduler) => scheduler.policy === 'rr' || scheduler.policy === 'fifo';
+export const isRealtime = (scheduler: Scheduler) => scheduler.policy === 'rr' || scheduler.policy === 'fifo';
 
 /** The profile's priority, or chrt's usual one: 1 for the real-time policies, 0 for the others. */
-const priorityOf = (scheduler: Scheduler) => scheduler.priority ?? (isRealtime(scheduler) ? 1 : 0);
+export const priorityOf = (scheduler: Scheduler) => scheduler.priority ?? (isRealtime(scheduler) ? 1 : 0);
 
 /** The CPUs QEMU's threads may run on in process mode: the vCPUs' and the emulator's. */
 export function processCpus({ profile }: BuildInput): number[] {
@@ -24,7 +26,7 @@ export function processCpus({ profile }: BuildInput): number[] {
 export function checkPinning({ profile, diagnostics }: BuildInput): void {
   const pinning = profile.pinning;
   if (!pinning) return;
-  if (pinning.mode === 'threads') diagnostics.error('pinning.mode', 'threads (per-thread pinning) is not implemented yet; use process');
+  if (pinning.mode === 'process' && pinning.iothreads) diagnostics.error('pinning.iothreads', 'needs mode: threads; in process mode every thread shares one mask');
   const seen = new Map<number, number>();
   pinning.vcpus.forEach((cpu, vcpu) => {
     const other = seen.get(cpu);
@@ -43,7 +45,7 @@ export function checkPinning({ profile, diagnostics }: BuildInput): void {
 export function buildWrappers(input: BuildInput): Arg[] {
   checkPinning(input);
   const pinning = input.profile.pinning;
-  if (!pinning) return [];
+  if (!pinning || pinning.mode === 'threads') return [];
   const args: Arg[] = [];
   const scheduler = pinning.scheduler;
   if (scheduler) {
@@ -51,8 +53,14 @@ export function buildWrappers(input: BuildInput): Arg[] {
   }
   const cpus = formatCpuList(processCpus(input));
   const notes = pinning.emulator
-    ? [`process mode: vCPU and emulator threads all share ${cpus}; per-thread pinning (mode: threads) is planned`]
+    ? [`process mode: vCPU and emulator threads all share ${cpus}; mode: threads pins each thread`]
     : ['process mode: every QEMU thread inherits the mask'];
   args.push(arg(['taskset', '-c', cpus], ['pinning.vcpus', ...(pinning.emulator ? ['pinning.emulator'] : []), 'pinning.mode'], notes));
   return args;
+}
+
+/** `-S` in threads mode: QEMU waits, paused, until its threads are pinned and the launcher sends `cont`. */
+export function buildStartPaused({ profile }: BuildInput): Arg[] {
+  if (profile.pinning?.mode !== 'threads') return [];
+  return [arg(['-S'], ['pinning.mode'], ['start paused: boot-vm pins each thread over QMP, reads the pinning back from /proc, then sends cont'])];
 }

@@ -9,7 +9,7 @@ const IRQ_TIMEOUT_MS = 60_000;
 const SHIELDED_UNITS = ['init.scope', 'system.slice', 'user.slice'];
 
 /** The CPUs left to the host: online CPUs that are no vCPU's; `{ none }` says why there are none. */
-function hostCpus({ profile, sysroot }: StepContext): { cpus: number[] } | { none: string } {
+export function hostCpus({ profile, sysroot }: StepContext): { cpus: number[] } | { none: string } {
   const online = readOnlineCpus(sysroot);
   if (!online) return { none: `cannot tell which CPUs are online (${sysroot.path('/sys/devices/system/cpu/online')} is unreadable)` };
   const vcpus = new Set(profile.pinning!.vcpus);

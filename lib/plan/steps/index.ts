@@ -7,6 +7,7 @@ import { planHugepages, planHugetlbfsMount } from './hugepages.js';
 import { planMemlock } from './memlock.js';
 import { planIgnoreMsrs, planModules } from './modules.js';
 import { planSysctls, planUserSteps, planWritebackCpus } from './tunables.js';
+import { planThreadPinning } from './threads.js';
 import { planRescan, planVfioBinding } from './vfio.js';
 
 export type { StepContext } from './context.js';
@@ -26,6 +27,7 @@ const BUILDERS = [
   planGovernor,
   planShield,
   planMemlock,
+  planThreadPinning,
   planIrqAffinity,
 ];
 
