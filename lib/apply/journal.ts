@@ -4,6 +4,7 @@
  * host back after a failure, a stop, or a crash of the launcher.
  */
 import { BootVmError } from '../errors.js';
+import type { Control } from '../plan/plan.js';
 import type { Action, Phase } from '../plan/step.js';
 import type { HostIo } from './host-io.js';
 import type { ProcessRef } from './processes.js';
@@ -35,6 +36,8 @@ export interface JournalState {
   /** The launcher process while one runs; absent after prepare-host. */
   launcher?: ProcessRef;
   qemu?: ProcessRef;
+  /** The running QEMU's pidfile and QMP socket (host paths), for vm.mjs and for removing a killed QEMU's leftovers. */
+  control?: Control;
   /** Ids of the prepare steps applied, so a later launch can tell whether they still match. */
   prepared: string[];
   /** Directories made for the journal, removed with it. */

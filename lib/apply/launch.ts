@@ -27,6 +27,7 @@ function openJournal(plan: Plan, options: SessionOptions): { journal: Journal; k
     throw new HostStateError(`prepare-host prepared this host from another version of ${plan.profile}'s plan; run scripts/teardown.mjs ${plan.profile}, then launch again`);
   }
   existing.state.launcher = refOf(process.pid)!;
+  existing.state.control = plan.control;
   existing.save();
   return { journal: existing, keep: existing.state.entries.length };
 }

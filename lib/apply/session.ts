@@ -56,7 +56,7 @@ export function createJournal(plan: Plan, options: SessionOptions): Journal {
   const createdDirs: string[] = [];
   for (let dir = dirname(file); !options.io.exists(dir); dir = dirname(dir)) createdDirs.unshift(dir);
   for (const dir of createdDirs) options.io.mkdir(dir);
-  const journal = new Journal(file, { version: 1, vm: plan.profile, file: plan.file, sysroot: options.sysroot.root, phases: [], launcher: refOf(process.pid)!, prepared: [], createdDirs, entries: [] }, options.io);
+  const journal = new Journal(file, { version: 1, vm: plan.profile, file: plan.file, sysroot: options.sysroot.root, phases: [], launcher: refOf(process.pid)!, control: plan.control, prepared: [], createdDirs, entries: [] }, options.io);
   journal.save();
   return journal;
 }

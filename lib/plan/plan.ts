@@ -8,6 +8,7 @@ import type { Sysroot } from '../host/sysroot.js';
 import type { LoadedProfile } from '../profile/load.js';
 import type { Arg } from '../qemu/arg.js';
 import { buildCommand } from '../qemu/command.js';
+import { defaultPidfile, defaultQmpSocket } from '../qemu/control.js';
 import { formatQemuVersion, type QemuVersion } from '../qemu/version.js';
 import { noteAutoPinning, resolveAutoPinning } from './auto-pinning.js';
 import { Collector } from './diagnostics.js';
@@ -34,11 +35,18 @@ export interface Plan {
   steps: Step[];
   /** The argv grouped by option, with the profile keys and rules behind each. */
   args: Arg[];
+  /** Where the running QEMU is reached: its pidfile and QMP socket (host paths). */
+  control: Control;
   /** How many of `args` are wrappers (chrt, taskset) before the QEMU binary. */
   wrappers: number;
   /** For keys in `args[].from` not written in the profile file itself: `default`, or `file:line` of the base that set it. */
   keyOrigins: Record<string, string>;
   warnings: Problem[];
+}
+
+export interface Control {
+  pidfile: string;
+  qmp: string;
 }
 
 export interface PlanOptions {
@@ -99,6 +107,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
     sysroot: sysroot.root,
     steps,
     args,
+    control: { pidfile: profile.pidfile ?? defaultPidfile(loaded.name), qmp: profile.qmp ?? defaultQmpSocket(loaded.name) },
     wrappers: wrappers.length,
     keyOrigins,
     warnings: diagnostics.warnings.sort(byLocation),
