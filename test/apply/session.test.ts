@@ -66,7 +66,7 @@ t.test('createJournal makes the missing directories and remembers them', async (
   const journal = createJournal(planOf(), optionsOn(root));
   const file = join(root, 'run/boot-vm/vm.journal');
   t.equal(journal.file, file);
-  const expected: JournalState = { version: 1, vm: 'vm', file: '/profiles/vm.yaml', sysroot: root, phases: [], launcher: refOf(process.pid)!, prepared: [], createdDirs: [join(root, 'run'), join(root, 'run/boot-vm')], entries: [] };
+  const expected: JournalState = { version: 1, vm: 'vm', file: '/profiles/vm.yaml', sysroot: root, phases: [], launcher: refOf(process.pid)!, control: { pidfile: '/run/boot-vm/vm.pid', qmp: '/run/boot-vm/vm.qmp' }, prepared: [], createdDirs: [join(root, 'run'), join(root, 'run/boot-vm')], entries: [] };
   t.strictSame(journal.state, expected);
   t.strictSame(JSON.parse(readFileSync(file, 'utf8')), expected, 'saved at once');
   journal.remove();
