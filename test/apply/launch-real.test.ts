@@ -5,9 +5,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import t from 'tap';
+import { withQmp } from '../../lib/apply/qmp.js';
 import { writeTree } from '../fixtures/helpers.js';
 import { start, waitForLine } from '../fixtures/launch.js';
-import { Qmp } from '../fixtures/qmp.js';
 import { hugepagesAvailable, PAGES, POOL, readCount } from '../fixtures/hugepages.js';
 import { qemuUnavailable } from '../fixtures/qemu-run.js';
 
@@ -36,9 +36,8 @@ if (hugepagesAvailable(t, 'a real launch') && !qemuUnavailable(t)) {
     const reserved = readCount('nr_hugepages');
     t.ok(reserved >= before + Math.max(0, PAGES - (before - 0)) && reserved <= before + PAGES, `only the missing pages were reserved (${before} → ${reserved})`);
     // QMP answers once QEMU is fully up (its SIGTERM handler too): then the guest's memory is in place.
-    const qmp = await Qmp.open(`/run/boot-vm/${NAME}.qmp`, 20_000, () => launcher.child.exitCode === null);
-    t.same(await qmp.execute('query-status').then((status) => (status as { status: string }).status), 'running');
-    qmp.close();
+    const status = await withQmp(`/run/boot-vm/${NAME}.qmp`, { timeoutMs: 20_000, isAlive: () => launcher.child.exitCode === null }, (qmp) => qmp.execute<{ status: string }>('query-status'));
+    t.equal(status.status, 'running');
     t.equal(meminfoFree(), readCount('nr_hugepages') - PAGES, `HugePages_Free dropped by ${PAGES}: QEMU preallocated the guest on them`);
     t.ok(existsSync(`/run/boot-vm/${NAME}.journal`), 'the journal is in /run/boot-vm');
     launcher.child.kill('SIGTERM');
