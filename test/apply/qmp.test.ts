@@ -294,11 +294,17 @@ t.test('connect fails at once when QEMU is not alive, or the wait is aborted', a
   t.ok(aborted.ms < 500, `in ${aborted.ms} ms`);
 });
 
-t.test('a socket path over 107 bytes is refused with a clear QmpError', async (t) => {
+t.test('a socket path over 107 bytes, or one that cannot be a socket, fails at once with a clear QmpError', async (t) => {
   const path = `/run/boot-vm/${'v'.repeat(100)}.qmp`;
   const error = await rejection(QmpClient.connect(path, { timeoutMs: 1000 }));
   t.type(error, QmpError);
   t.equal(error.message, `cannot connect to the QMP socket ${path}: its path is 117 bytes long, and a unix socket path can have at most 107`);
+  const file = socketPath(t);
+  writeFileSync(file, '');
+  const { ms, error: notDir } = await timed(QmpClient.connect(`${file}/q.qmp`, { timeoutMs: 5000 }));
+  t.type(notDir, QmpError);
+  t.equal(notDir?.message, `cannot connect to QEMU's QMP socket ${file}/q.qmp: connect ENOTDIR ${file}/q.qmp`);
+  t.ok(ms < 1000, `in ${ms} ms`);
 });
 
 t.test('close fails what waits with QmpClosedError and leaves no timer behind', async (t) => {
