@@ -66,10 +66,10 @@ t.test('teardown undoes prepare-host, removes the journal, and is idempotent', a
   t.equal(await teardownVm('gaming-9900k', h.options), 'gaming-9900k: the host is back as it was (9 changes undone)\n');
   t.strictSame(snapshot(h.root), h.original, 'every file as it was; the journal and run/boot-vm gone');
   t.strictSame(h.lines, [
-    'boot-vm: [5/9] prepare: undo reserve-hugepages 1G: undone (16 pages given back)',
-    'boot-vm: [4/9] prepare: undo bind-vfio 0000:01:00.1: undone',
-    'boot-vm: [3/9] prepare: undo bind-vfio 0000:01:00.0: undone',
-    'boot-vm: [2/9] prepare: undo unbind-consoles: undone',
+    'boot-vm: [5/12] prepare: undo reserve-hugepages 1G: undone (16 pages given back)',
+    'boot-vm: [4/12] prepare: undo bind-vfio 0000:01:00.1: undone',
+    'boot-vm: [3/12] prepare: undo bind-vfio 0000:01:00.0: undone',
+    'boot-vm: [2/12] prepare: undo unbind-consoles: undone',
   ]);
   t.equal(await teardownVm('gaming-9900k', h.options), `gaming-9900k: nothing to undo (no journal at ${h.journalFile})\n`);
   t.strictSame(snapshot(h.root), h.original);
@@ -142,7 +142,7 @@ t.test('changes that cannot be undone are counted; the journal is removed anyway
   t.equal(h.text(VTCON), '0\n');
   t.equal(h.text('sys/bus/pci/devices/0000:01:00.0/driver_override'), '(null)\n', 'the rest was undone');
   t.equal(nodeHostIo.exists(h.journalFile), false);
-  t.equal(h.lines.at(-1), `boot-vm: [2/9] prepare: undo unbind-consoles: undo-failed (writing "1" to ${join(h.root, VTCON)}: EBUSY (resource busy or locked))`);
+  t.equal(h.lines.at(-1), `boot-vm: [2/12] prepare: undo unbind-consoles: undo-failed (writing "1" to ${join(h.root, VTCON)}: EBUSY (resource busy or locked))`);
 });
 
 t.test('a journal that is not one is reported, and left alone', async (t) => {
