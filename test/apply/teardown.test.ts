@@ -17,6 +17,7 @@ import { BootVmError, HostStateError } from '../../lib/errors.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
 import { hostRoot, planOn } from '../fixtures/helpers.js';
 import { snapshot } from '../fixtures/launch.js';
+import { zombie } from '../fixtures/processes.js';
 import { rejection, tree } from '../fixtures/trees.js';
 
 const PROFILE = 'test/fixtures/argv/gaming-9900k.yaml';
@@ -103,6 +104,18 @@ t.test('a launcher that is gone does not block', async (t) => {
   await once(launcher, 'exit');
   record(h.journalFile, (journal) => (journal.state.launcher = ref));
   t.equal(await teardownVm('gaming-9900k', h.options), 'gaming-9900k: the host is back as it was (9 changes undone)\n');
+});
+
+t.test('a launcher or QEMU that exited but is not reaped yet (a zombie) does not block', async (t) => {
+  const h = await prepared(t);
+  const launcher = await zombie(t);
+  const qemu = await zombie(t);
+  record(h.journalFile, (journal) => {
+    journal.state.launcher = launcher;
+    journal.state.qemu = qemu;
+  });
+  t.equal(await teardownVm('gaming-9900k', h.options), 'gaming-9900k: the host is back as it was (9 changes undone)\n', 'no --stop needed');
+  t.strictSame(snapshot(h.root), h.original);
 });
 
 t.test('refuses while the recorded QEMU runs, without --stop', async (t) => {
