@@ -1,7 +1,11 @@
-/** teardown: puts the host back from a journal left by a crash, a kill -9, or prepare-host. Idempotent. */
+/**
+ * teardown: puts the host back from a journal left by a crash, a kill -9, or prepare-host, and
+ * releases the device reservations the exited VM still held. Idempotent.
+ */
 import { BootVmError, HostStateError } from '../errors.js';
 import { undoEntries } from './apply-steps.js';
 import { Journal } from './journal.js';
+import { releaseStaleReservations } from './locks.js';
 import { pollUntil } from './poll.js';
 import { isAlive } from './processes.js';
 import { contextOf, journalFileOf, type SessionOptions } from './session.js';
@@ -27,6 +31,8 @@ export async function teardownVm(vm: string, options: TeardownOptions): Promise<
   }
   const count = journal.state.entries.length;
   const { failures } = await undoEntries(contextOf(options, journal));
+  const released = releaseStaleReservations(vm, options);
+  if (released.length > 0) options.log.info(`released ${released.join(', ')}, reserved by ${vm}'s launcher, which has exited`);
   journal.remove();
   if (failures.length > 0) throw new BootVmError(`${vm}: ${failures.length} of ${count} changes could not be undone (put them back by hand; the journal is gone): ${failures.join('; ')}`);
   return `${vm}: the host is back as it was (${count} change${count === 1 ? '' : 's'} undone)\n`;

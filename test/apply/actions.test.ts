@@ -93,6 +93,7 @@ function memoryIo(files: Record<string, string>, links: Record<string, string> =
     rmdir: refuse('rmdir'),
     replace: refuse('replace'),
     remove: refuse('remove'),
+    createExclusive: refuse('createExclusive'),
   };
   return { io, files, links, writes, readLinks };
 }

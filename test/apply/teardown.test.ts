@@ -1,7 +1,8 @@
 // teardownVm on a copy of the i9-9900k fake host prepared with the gaming-9900k plan: nothing to
 // undo without a journal; refuses while the recorded launcher or QEMU (real `sleep` children) is
-// alive; --stop sends QEMU SIGTERM and waits; undoes everything, removes the journal, and is
-// idempotent; changes that cannot be undone are counted in the error.
+// alive, not when they are zombies; --stop sends QEMU SIGTERM and waits; undoes everything,
+// removes the journal, and is idempotent; releases the exited launcher's device reservations;
+// changes that cannot be undone are counted in the error.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import t, { type Test } from 'tap';
 import { nodeHostIo, type HostIo } from '../../lib/apply/host-io.js';
 import { Journal, JournalError } from '../../lib/apply/journal.js';
 import { createLogger } from '../../lib/apply/log.js';
+import { readReservations, reserveDevices } from '../../lib/apply/locks.js';
 import { prepareHost } from '../../lib/apply/prepare.js';
 import { refOf } from '../../lib/apply/processes.js';
 import { teardownVm, type TeardownOptions } from '../../lib/apply/teardown.js';
@@ -17,7 +19,7 @@ import { BootVmError, HostStateError } from '../../lib/errors.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
 import { hostRoot, planOn } from '../fixtures/helpers.js';
 import { snapshot } from '../fixtures/launch.js';
-import { zombie } from '../fixtures/processes.js';
+import { exitedRef, zombie } from '../fixtures/processes.js';
 import { rejection, tree } from '../fixtures/trees.js';
 
 const PROFILE = 'test/fixtures/argv/gaming-9900k.yaml';
@@ -138,6 +140,19 @@ t.test('--stop sends QEMU SIGTERM, waits for it, then undoes', async (t) => {
   t.equal(await teardownVm('gaming-9900k', { ...h.options, stop: true }), 'gaming-9900k: the host is back as it was (9 changes undone)\n');
   t.strictSame(await exited, [null, 'SIGTERM']);
   t.strictSame(snapshot(h.root), h.original);
+});
+
+t.test("the exited launcher's device reservations are released", async (t) => {
+  const h = await prepared(t);
+  const launcher = await exitedRef();
+  const running = await child(t);
+  const devices = ['0000:01:00.0', '0000:01:00.1'];
+  reserveDevices('gaming-9900k', devices, { sysroot: h.options.sysroot, io: nodeHostIo, owner: launcher });
+  reserveDevices('other', ['0000:02:00.0'], { sysroot: h.options.sysroot, io: nodeHostIo, owner: refOf(running.pid!)! });
+  record(h.journalFile, (journal) => (journal.state.launcher = launcher));
+  await teardownVm('gaming-9900k', h.options);
+  t.strictSame(readReservations(h.options).map((r) => `${r.device} ${r.vm}`), ['0000:02:00.0 other'], "another VM's stays");
+  t.equal(h.lines.at(-1), "boot-vm: released 0000:01:00.0, 0000:01:00.1, reserved by gaming-9900k's launcher, which has exited");
 });
 
 t.test('changes that cannot be undone are counted; the journal is removed anyway', async (t) => {
