@@ -1,8 +1,8 @@
 // teardownVm on a copy of the i9-9900k fake host prepared with the gaming-9900k plan: nothing to
 // undo without a journal; refuses while the recorded launcher or QEMU (real `sleep` children) is
 // alive, not when they are zombies; --stop sends QEMU SIGTERM and waits; undoes everything,
-// removes the journal, and is idempotent; releases the exited launcher's device reservations;
-// changes that cannot be undone are counted in the error.
+// removes the journal, and is idempotent; removes a SIGKILLed QEMU's pidfile and QMP socket and
+// the exited launcher's device reservations; changes that cannot be undone are counted in the error.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,13 +12,14 @@ import { nodeHostIo, type HostIo } from '../../lib/apply/host-io.js';
 import { Journal, JournalError } from '../../lib/apply/journal.js';
 import { createLogger } from '../../lib/apply/log.js';
 import { readReservations, reserveDevices } from '../../lib/apply/locks.js';
+import { pollUntil } from '../../lib/apply/poll.js';
 import { prepareHost } from '../../lib/apply/prepare.js';
 import { refOf } from '../../lib/apply/processes.js';
 import { teardownVm, type TeardownOptions } from '../../lib/apply/teardown.js';
 import { BootVmError, HostStateError } from '../../lib/errors.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
 import { hostRoot, planOn } from '../fixtures/helpers.js';
-import { snapshot } from '../fixtures/launch.js';
+import { FAKE_QEMU, snapshot } from '../fixtures/launch.js';
 import { exitedRef, zombie } from '../fixtures/processes.js';
 import { rejection, tree } from '../fixtures/trees.js';
 
@@ -140,6 +141,35 @@ t.test('--stop sends QEMU SIGTERM, waits for it, then undoes', async (t) => {
   t.equal(await teardownVm('gaming-9900k', { ...h.options, stop: true }), 'gaming-9900k: the host is back as it was (9 changes undone)\n');
   t.strictSame(await exited, [null, 'SIGTERM']);
   t.strictSame(snapshot(h.root), h.original);
+});
+
+const CONTROL = { pidfile: '/run/boot-vm/gaming-9900k.pid', qmp: '/run/boot-vm/gaming-9900k.qmp' };
+
+t.test("a QEMU killed by SIGKILL: teardown removes the pidfile and QMP socket it left", async (t) => {
+  const h = await prepared(t);
+  const qemu = spawn(process.execPath, [FAKE_QEMU, '-pidfile', CONTROL.pidfile], { stdio: 'ignore', env: { FAKE_QEMU_SYSROOT: h.root } });
+  t.teardown(() => void qemu.kill('SIGKILL'));
+  const pidfile = join(h.root, CONTROL.pidfile);
+  await pollUntil(() => (nodeHostIo.exists(pidfile) ? true : undefined), { what: 'the fake QEMU to write its pidfile', timeoutMs: 10_000, intervalMs: 10 });
+  writeFileSync(join(h.root, CONTROL.qmp), ''); // the fake QEMU makes no QMP socket: a stand-in
+  record(h.journalFile, (journal) => {
+    journal.state.qemu = refOf(qemu.pid!)!;
+    journal.state.control = CONTROL;
+  });
+  qemu.kill('SIGKILL');
+  await once(qemu, 'exit');
+  t.equal(nodeHostIo.exists(pidfile), true, 'SIGKILL leaves the pidfile');
+  t.equal(await teardownVm('gaming-9900k', h.options), 'gaming-9900k: the host is back as it was (9 changes undone)\n');
+  t.strictSame(snapshot(h.root), h.original, 'both gone, and run/boot-vm with them');
+  t.equal(h.lines.at(-1), `boot-vm: removed what the exited QEMU left: ${pidfile}, ${join(h.root, CONTROL.qmp)}`);
+});
+
+t.test('a prepare-host journal records no QEMU: a pidfile at its place is not touched', async (t) => {
+  const h = await prepared(t);
+  writeFileSync(join(h.root, CONTROL.pidfile), '1234\n');
+  record(h.journalFile, (journal) => (journal.state.control = CONTROL));
+  await teardownVm('gaming-9900k', h.options);
+  t.equal(h.text(CONTROL.pidfile), '1234\n', 'maybe a QEMU started by hand from the printed plan');
 });
 
 t.test("the exited launcher's device reservations are released", async (t) => {
