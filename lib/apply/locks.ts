@@ -11,12 +11,12 @@ import { formatPciAddress, parsePciAddress } from '../pci-address.js';
 import { describeError, type HostIo } from './host-io.js';
 import { isAlive, type ProcessRef } from './processes.js';
 
-export const DEVICES_DIR = '/run/boot-vm/devices';
+const DEVICES_DIR = '/run/boot-vm/devices';
 
 /** A device another running VM holds. */
 export class DeviceBusyError extends HostStateError {}
 
-export interface Holder {
+interface Holder {
   vm: string;
   launcher: ProcessRef;
 }
