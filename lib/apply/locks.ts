@@ -103,7 +103,7 @@ export function reserveDevices(vm: string, devices: string[], { sysroot, io, own
         created = io.createExclusive(file, text);
       } catch (error) {
         // The directory is missing: never made, or removed by a VM that released its last device just now.
-        if (errorCode(error) !== 'ENOENT') throw error;
+        if (errorCode(error) !== 'ENOENT') throw new HostStateError(`cannot reserve ${device} in ${file}: ${describeError(error)}`);
         makeDirs();
         continue;
       }

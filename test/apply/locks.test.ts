@@ -142,6 +142,17 @@ t.test('a reservation that keeps changing under it: gives up, naming the file', 
   t.throws(() => h.reserve('gaming', [GPU], refOf(process.pid)!), { name: 'HostStateError', message: `cannot reserve ${GPU}: ${join(h.root, DIR, GPU)} changed 5 times while boot-vm read it; try again` });
 });
 
+t.test('a reservation that cannot be written: one line naming the file', async (t) => {
+  const io: HostIo = {
+    ...nodeHostIo,
+    createExclusive: (path) => {
+      throw Object.assign(new Error(`EACCES: permission denied, open '${path}'`), { code: 'EACCES' });
+    },
+  };
+  const h = setup(t, { 'run/boot-vm/devices/.keep': '' }, io);
+  t.throws(() => h.reserve('gaming', [GPU], refOf(process.pid)!), { name: 'HostStateError', message: `cannot reserve ${GPU} in ${join(h.root, DIR, GPU)}: EACCES (permission denied)` });
+});
+
 t.test('readReservations: none without the directory; temporary files left out', async (t) => {
   const h = setup(t);
   t.strictSame(readReservations(h.options), []);
