@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// doctor <vm>: checks what a profile's passthrough needs from this host; see --help.
+// doctor <profile>: checks what a profile's passthrough needs from this host; see --help.
 import { loadLib } from './load-lib.mjs';
 
 const { minimist, runCli, unknownOption, doctor, DOCTOR_USAGE, UsageError } = await loadLib('cli/doctor.bundle.js');

@@ -50,15 +50,19 @@ const readCount = (context: ApplyContext, path: string) => {
   return count;
 };
 
-/** Does `action` for `step`; returns notes for the step's log line. Journals before a write whose old value matters. */
+/** Does `action` for `step`; returns notes for the step's log line. Journals each change it made. */
 export async function doAction(step: Step, { do: action, undo }: StepAction, context: ApplyContext): Promise<string[]> {
   const { journal, sysroot, io } = context;
   const entry = (extra: Partial<JournalEntry> = {}): JournalEntry => ({ n: step.n, step: step.id, phase: step.phase, undo, ...extra });
   switch (action.kind) {
     case 'set': {
       const old = readValue(context, action.path);
+      if (old.trim() === action.value) return [];
+      // Journaled once the kernel took the value: a refused write changed nothing, and undoing it
+      // would write to a file that may refuse that too. The price: a crash between the write and
+      // the journal leaves this one value for the user to put back.
+      writeValue(context, action.path, action.value);
       journal.record(entry({ path: action.path, old }));
-      if (old.trim() !== action.value) writeValue(context, action.path, action.value);
       return [];
     }
     case 'trigger':
@@ -91,6 +95,7 @@ export async function doAction(step: Step, { do: action, undo }: StepAction, con
     }
     case 'reserve-hugepages': {
       const before = readCount(context, action.path);
+      // Until the count is read back the entry adds nothing, so a refused write has nothing to undo.
       const recorded = journal.record(entry({ added: 0 }));
       writeValue(context, action.path, String(before + action.add));
       // The kernel reserves what it can find and says so only in the count it reads back.

@@ -2,7 +2,7 @@
  * File operations on the host, the only way apply code touches /sys, /proc and /run. Paths are
  * already under the sysroot. Tests hand in their own to make the kernel answer as it would.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface HostIo {
@@ -16,6 +16,8 @@ export interface HostIo {
   /** Replaces a file atomically and durably: a temporary file, fsync, rename, fsync of the directory. */
   replace(path: string, text: string): void;
   remove(path: string): void;
+  /** Creates a file holding `text` unless `path` exists (false then), never seen partly written; its directory must exist. */
+  createExclusive(path: string, text: string): boolean;
 }
 
 export const nodeHostIo: HostIo = {
@@ -62,6 +64,20 @@ export const nodeHostIo: HostIo = {
     }
   },
   remove: (path) => rmSync(path, { force: true }),
+  createExclusive(path, text) {
+    // Written aside, then linked in: link(2) fails on an existing name as O_EXCL does, and the file appears whole.
+    const temporary = `${path}.${process.pid}.tmp`;
+    writeFileSync(temporary, text, { mode: 0o644 });
+    try {
+      linkSync(temporary, path);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    } finally {
+      rmSync(temporary, { force: true });
+    }
+  },
 };
 
 /** `EIO: i/o error, write` → `EIO (i/o error)`: the kernel's answer without Node's wording. */

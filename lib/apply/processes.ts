@@ -10,19 +10,26 @@ export interface ProcessRef {
   start: string;
 }
 
-function startOf(pid: number): string | undefined {
+/** Fields 3 (state) and 22 (start time) of /proc/<pid>/stat. */
+function statOf(pid: number): { state: string; start: string } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces; fields after it follow the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0]!, start: fields[19]! };
   } catch {
     return undefined;
   }
 }
 
 export function refOf(pid: number): ProcessRef | undefined {
-  const start = startOf(pid);
-  return start === undefined ? undefined : { pid, start };
+  const stat = statOf(pid);
+  return stat === undefined ? undefined : { pid, start: stat.start };
 }
 
-export const isAlive = (ref: ProcessRef | undefined): ref is ProcessRef => ref !== undefined && startOf(ref.pid) === ref.start;
+/** A zombie (Z: exited, its parent has not reaped it yet) or a dead one (X) has exited: it holds nothing. */
+export function isAlive(ref: ProcessRef | undefined): ref is ProcessRef {
+  if (ref === undefined) return false;
+  const stat = statOf(ref.pid);
+  return stat?.start === ref.start && stat.state !== 'Z' && stat.state !== 'X';
+}

@@ -1,7 +1,13 @@
-/** teardown: puts the host back from a journal left by a crash, a kill -9, or prepare-host. Idempotent. */
+/**
+ * teardown: puts the host back from a journal left by a crash, a kill -9, or prepare-host, and
+ * clears what the exited VM still held: its QEMU's pidfile and QMP socket, its device reservations.
+ * Idempotent.
+ */
 import { BootVmError, HostStateError } from '../errors.js';
 import { undoEntries } from './apply-steps.js';
 import { Journal } from './journal.js';
+import { removeLeftovers } from './leftovers.js';
+import { releaseStaleReservations } from './locks.js';
 import { pollUntil } from './poll.js';
 import { isAlive } from './processes.js';
 import { contextOf, journalFileOf, type SessionOptions } from './session.js';
@@ -27,6 +33,11 @@ export async function teardownVm(vm: string, options: TeardownOptions): Promise<
   }
   const count = journal.state.entries.length;
   const { failures } = await undoEntries(contextOf(options, journal));
+  // Only a QEMU boot-vm started and that has exited (refused or stopped above otherwise): a
+  // prepare-host journal's pidfile may be a QEMU the user started by hand.
+  if (qemu && journal.state.control) removeLeftovers(journal.state.control, options);
+  const released = releaseStaleReservations(vm, options);
+  if (released.length > 0) options.log.info(`released ${released.join(', ')}, reserved by ${vm}'s launcher, which has exited`);
   journal.remove();
   if (failures.length > 0) throw new BootVmError(`${vm}: ${failures.length} of ${count} changes could not be undone (put them back by hand; the journal is gone): ${failures.join('; ')}`);
   return `${vm}: the host is back as it was (${count} change${count === 1 ? '' : 's'} undone)\n`;

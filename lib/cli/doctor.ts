@@ -1,4 +1,4 @@
-/** `doctor <vm>`: pass/warn/fail for everything a profile's passthrough needs from this host. */
+/** `doctor <profile>`: pass/warn/fail for everything a profile's passthrough needs from this host. */
 import { probeDeviceProperties } from '../apply/probe-device-props.js';
 import { detectQemuVersion } from '../apply/probe-qemu.js';
 import { UsageError } from '../errors.js';
@@ -12,7 +12,7 @@ export { default as minimist } from 'minimist';
 export { runCli, unknownOption } from './run.js';
 export { UsageError } from '../errors.js';
 
-export const DOCTOR_USAGE = `Usage: doctor <vm> [--boot-config] [--json] [--sysroot DIR] [--qemu-version X.Y]
+export const DOCTOR_USAGE = `Usage: doctor <profile> [--boot-config] [--json] [--sysroot DIR] [--qemu-version X.Y]
 
 Checks what the profile's passthrough needs from this host, before anything is changed:
 virtualization and /dev/kvm, the IOMMU and interrupt remapping, the kernel command line, vfio
@@ -20,6 +20,7 @@ modules, each device (present, IOMMU group, driver, processes using it, ROM file
 the memlock limit, QEMU and the vfio-pci properties the profile uses, OVMF, and the pinned
 CPUs. Each line is pass, WARN or FAIL; a FAIL says how to fix it. Runs only QEMU's own
 --version and -device vfio-pci,help (both cached).
+<profile> is a name or a path ending in .yaml, as boot-vm takes it.
 
       --boot-config      print the kernel command line and modprobe.d lines this profile
                          needs (vfio-pci ids, softdeps), instead of checking

@@ -15,6 +15,7 @@ tunables, host.steps) and keeps their journal in /run/boot-vm/<profile>.journal,
 crontab @reboot line or a systemd unit. A later \`boot-vm <profile>\` keeps them and undoes
 only its own steps when QEMU exits; scripts/teardown.mjs <profile> undoes them.
 Running it again on a prepared host changes nothing.
+<profile> is a name or a path ending in .yaml, as boot-vm takes it.
 
       --sysroot DIR      the host's /sys, /proc, /dev and /run are under DIR (files under DIR
                          change; host commands are logged, not run)

@@ -5,6 +5,7 @@
  */
 import { InputError, byLocation, type Problem } from '../errors.js';
 import type { Sysroot } from '../host/sysroot.js';
+import { formatPciAddress, parsePciAddress } from '../pci-address.js';
 import type { LoadedProfile } from '../profile/load.js';
 import type { Arg } from '../qemu/arg.js';
 import { buildCommand } from '../qemu/command.js';
@@ -37,6 +38,8 @@ export interface Plan {
   args: Arg[];
   /** Where the running QEMU is reached: its pidfile and QMP socket (host paths). */
   control: Control;
+  /** The passed-through PCI devices (`0000:01:00.0`), which the launch reserves for this VM. */
+  devices: string[];
   /** How many of `args` are wrappers (chrt, taskset) before the QEMU binary. */
   wrappers: number;
   /** For keys in `args[].from` not written in the profile file itself: `default`, or `file:line` of the base that set it. */
@@ -108,6 +111,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
     steps,
     args,
     control: { pidfile: profile.pidfile ?? defaultPidfile(loaded.name), qmp: profile.qmp ?? defaultQmpSocket(loaded.name) },
+    devices: profile.passthrough.map((device) => formatPciAddress(parsePciAddress(device.host)!)),
     wrappers: wrappers.length,
     keyOrigins,
     warnings: diagnostics.warnings.sort(byLocation),

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import { ProfileError, type Problem } from '../errors.js';
+import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { ProfileError, UsageError, type Problem } from '../errors.js';
 
 const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const YAML_FILE = /\.ya?ml$/;
@@ -32,6 +32,19 @@ export function findProfile(reference: string, dirs: readonly string[], relative
     }
   }
   throw new ProfileError([{ ...where, message: `no profile named "${reference}" (looked in ${dirs.join(', ')})` }]);
+}
+
+/** The VM's name a profile file gives: its file name without `.yaml`/`.yml`. */
+export const vmNameOfFile = (file: string) => basename(file).replace(YAML_FILE, '');
+
+/**
+ * The VM a profile argument (a name, or a path ending in `.yaml`) stands for, without reading the
+ * profile: for commands that need only the name, such as teardown after the profile has changed.
+ */
+export function vmNameOf(reference: string): string {
+  if (YAML_FILE.test(reference)) return vmNameOfFile(reference);
+  if (!PROFILE_NAME.test(reference)) throw new UsageError(`"${reference}" is neither a profile name (letters, digits, . _ -) nor a path ending in .yaml`);
+  return reference;
 }
 
 /** Directories an `extends` name is looked up in: beside the extending file first, then the search path. */

@@ -4,10 +4,10 @@
  * as `file:line:col: key: message`.
  */
 import { realpathSync } from 'node:fs';
-import { basename, dirname, relative, sep } from 'node:path';
+import { dirname, relative, sep } from 'node:path';
 import * as v from 'valibot';
 import { ProfileError, byLocation, type Problem } from '../errors.js';
-import { extendsSearchPath, findProfile, profileSearchPath } from './find.js';
+import { extendsSearchPath, findProfile, profileSearchPath, vmNameOfFile } from './find.js';
 import { formatKeyPath, parentKeyPath, type KeyPath } from './key-path.js';
 import { readProfileFile } from './parse-cache.js';
 import { profileSchema, type Profile } from './schema.js';
@@ -83,7 +83,7 @@ export function loadProfile(reference: string, options: LoadOptions): LoadedProf
     throw new ProfileError(result.issues.map((issue) => describeIssue(issue, origins, locate)).sort(byLocation));
   }
   return {
-    name: basename(file).replace(/\.ya?ml$/, ''),
+    name: vmNameOfFile(file),
     file: topFile,
     files: chain.map((parsed) => parsed.file),
     profile: result.output,

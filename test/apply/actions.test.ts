@@ -1,7 +1,7 @@
 // doAction and undoAction for every action kind, on a temporary tree (a fake sysroot) and, where the
 // live host behaves differently, on the live sysroot `/` with an in-memory HostIo that never touches
-// the real /sys or /proc. Journaling order (old values journaled before the write), unchanged
-// writes skipped, restores once per teardown, huge page read-back and IRQ affinity restores.
+// the real /sys or /proc. Journaling order (old values journaled once the write succeeded), unchanged
+// writes skipped and not journaled, restores once per teardown, huge page read-back and IRQ affinity restores.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -93,6 +93,7 @@ function memoryIo(files: Record<string, string>, links: Record<string, string> =
     rmdir: refuse('rmdir'),
     replace: refuse('replace'),
     remove: refuse('remove'),
+    createExclusive: refuse('createExclusive'),
   };
   return { io, files, links, writes, readLinks };
 }
@@ -101,13 +102,13 @@ function memoryIo(files: Record<string, string>, links: Record<string, string> =
 
 const set = (path: string, value: string): StepAction => ({ do: { kind: 'set', path, value }, undo: [{ kind: 'restore', path }] });
 
-t.test('set journals the old value before writing the new one', async (t) => {
+t.test('set journals the old value once the new one is written', async (t) => {
   const seenAtWrite: JournalEntry[][] = [];
   let h!: Harness;
   const io: HostIo = {
     ...nodeHostIo,
     write(path, text) {
-      seenAtWrite.push(h.onDisk().entries);
+      seenAtWrite.push([...h.journal.state.entries]);
       nodeHostIo.write(path, text);
     },
   };
@@ -116,17 +117,17 @@ t.test('set journals the old value before writing the new one', async (t) => {
   t.strictSame(await doAction(stepOf([action]), action, h.context), []);
   t.equal(h.text('sys/class/vtconsole/vtcon1/bind'), '0\n', 'the value with a newline');
   const entry = { n: 3, step: 'test-step', phase: 'prepare', undo: [{ kind: 'restore', path: '/sys/class/vtconsole/vtcon1/bind' }], path: '/sys/class/vtconsole/vtcon1/bind', old: '1\n' };
-  t.strictSame(seenAtWrite, [[entry]], 'on disk before the write');
-  t.strictSame(h.journal.state.entries, [entry]);
+  t.strictSame(seenAtWrite, [[]], 'nothing journaled before the write');
+  t.strictSame(h.onDisk().entries, [entry], 'on disk once written');
 });
 
-t.test('set skips the write when the value is already there, and still journals it', async (t) => {
+t.test('set skips the write when the value is already there, and journals nothing: there is nothing to undo', async (t) => {
   const writes: string[] = [];
   const h = harness(t, { 'sys/devices/system/cpu/cpu2/cpufreq/scaling_governor': 'performance\n' }, { io: { ...nodeHostIo, write: (path) => void writes.push(path) } });
   const action = set('/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor', 'performance');
   t.strictSame(await doAction(stepOf([action]), action, h.context), []);
   t.strictSame(writes, []);
-  t.strictSame(h.onDisk().entries.map((e) => [e.path, e.old]), [['/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor', 'performance\n']]);
+  t.strictSame(h.journal.state.entries, []);
 });
 
 t.test('set that cannot read the old value fails before journaling anything', async (t) => {
@@ -138,7 +139,7 @@ t.test('set that cannot read the old value fails before journaling anything', as
   t.strictSame(h.journal.state.entries, []);
 });
 
-t.test('set whose write the kernel refuses keeps the journaled old value', async (t) => {
+t.test('set whose write the kernel refuses journals nothing: the value never changed', async (t) => {
   const h = harness(t, { 'sys/bus/pci/devices/0000:01:00.0/driver_override': '(null)\n' }, {
     io: {
       ...nodeHostIo,
@@ -151,8 +152,19 @@ t.test('set whose write the kernel refuses keeps the journaled old value', async
   const error = await rejection(doAction(stepOf([action]), action, h.context));
   t.type(error, ActionError);
   t.equal(error.message, `writing "vfio-pci" to ${h.at('sys/bus/pci/devices/0000:01:00.0/driver_override')}: EIO (i/o error)`);
-  t.strictSame(h.onDisk().entries.map((e) => e.old), ['(null)\n']);
+  t.strictSame(h.journal.state.entries, []);
+  t.equal(nodeHostIo.exists(h.journalFile), false, 'nothing saved either');
   t.equal(h.text('sys/bus/pci/devices/0000:01:00.0/driver_override'), '(null)\n');
+});
+
+t.test('set twice on one path journals each change with the value it replaced', async (t) => {
+  const h = harness(t, { 'sys/x': 'first\n' });
+  for (const value of ['second', 'third', 'third']) {
+    const action = set('/sys/x', value);
+    await doAction(stepOf([action]), action, h.context);
+  }
+  t.equal(h.text('sys/x'), 'third\n');
+  t.strictSame(h.onDisk().entries.map((e) => e.old), ['first\n', 'second\n'], 'the unchanged third write is not journaled');
 });
 
 t.test('trigger writes the value; journals only when there is something to undo', async (t) => {

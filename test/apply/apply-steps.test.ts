@@ -1,7 +1,7 @@
 // applySteps (in order, skipped steps logged, stops at the first failure with a StepFailure naming
 // the step, abort signal) and undoEntries (reverse order, restores once, past failures, `keep`,
-// entries removed from the journal as it goes so an interrupted teardown resumes), stepsOf and
-// rolledBack. Hand-written steps on a temporary tree.
+// entries removed from the journal as it goes so an interrupted teardown resumes, a refused write
+// leaving nothing to undo), stepsOf and rolledBack. Hand-written steps on a temporary tree.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -152,6 +152,33 @@ t.test('undoEntries restores a path named by several entries once, to the first 
   await undoEntries(h.context);
   t.strictSame(h.writes, ['/sys/bus/pci/drivers/vfio-pci/unbind=0000:01:00.0\n', `${override}=(null)\n`]);
   t.strictSame(h.lines.slice(1), ['boot-vm: [3/4] prepare: undo bind-vfio 0000:01:00.0: undone'], 'one line for the step');
+});
+
+t.test('a value set by two steps goes back to the one before the first', async (t) => {
+  const h = harness(t);
+  await applySteps([stepOf(1, 'one', [setValue('/sys/a', 'by-one')]), stepOf(2, 'two', [setValue('/sys/a', 'by-two')])], h.context);
+  h.writes.length = 0;
+  t.strictSame(await undoEntries(h.context), { failures: [] });
+  t.strictSame(h.writes, ['/sys/a=a-old\n'], 'written once');
+});
+
+t.test('a write the kernel refuses both ways: the rollback has nothing of it to undo, and says everything was undone', async (t) => {
+  const h = harness(t, FILES, {
+    write(path, text) {
+      if (path.endsWith('/sys/b')) throw Object.assign(new Error('EINVAL: invalid argument, write'), { code: 'EINVAL' });
+      h.writes.push(`${path.slice(h.root.length)}=${text}`);
+      nodeHostIo.write(path, text);
+    },
+  });
+  const failure = await rejection(applySteps([stepOf(1, 'one', [setValue('/sys/a', 'a-new')]), stepOf(2, 'two', [setValue('/sys/b', 'b-new')])], h.context));
+  t.type(failure, StepFailure);
+  t.strictSame(h.journal.state.entries.map((e) => e.step), ['one'], 'the refused write is not journaled');
+  const undo = await undoEntries(h.context);
+  t.strictSame(undo, { failures: [] });
+  t.equal(rolledBack(failure as StepFailure, undo).message, `step 2 (title of two) failed: writing "b-new" to ${join(h.root, 'sys/b')}: EINVAL (invalid argument); everything done before it was undone`);
+  t.strictSame(h.writes, ['/sys/a=a-new\n', '/sys/a=a-old\n'], 'nothing written to the refusing file on the way back');
+  t.equal(h.text('sys/b'), 'b-old\n');
+  t.strictSame(h.lines.slice(1), [`boot-vm: [2/4] prepare: title of two: failed (writing "b-new" to ${join(h.root, 'sys/b')}: EINVAL (invalid argument))`, 'boot-vm: [1/4] prepare: undo one: undone']);
 });
 
 t.test('undoEntries goes on past a failure and reports it', async (t) => {

@@ -1,5 +1,6 @@
 // nodeHostIo on a temporary tree: read, one-write writes, links, mkdir/rmdir/remove, the atomic
-// `replace` (parents made, no temporary file left, old file replaced, mode 0600) and describeError.
+// `replace` (parents made, no temporary file left, old file replaced, mode 0600), the exclusive
+// `createExclusive` (an existing file kept, nothing left beside it) and describeError.
 import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -64,6 +65,18 @@ t.test('replace fails when the place is a directory, and says so', async (t) => 
   mkdirSync(join(dir, 'taken/inner'), { recursive: true });
   t.throws(() => nodeHostIo.replace(join(dir, 'taken'), 'x'), { code: 'EISDIR' });
   t.strictSame(readdirSync(dir).filter((name) => name.endsWith('.tmp')), [], 'the temporary file is not left behind');
+});
+
+t.test('createExclusive creates a whole file once; an existing one is kept', async (t) => {
+  const dir = tree(t, {});
+  const file = join(dir, '0000:01:00.0');
+  t.equal(nodeHostIo.createExclusive(file, '{"vm":"a"}\n'), true);
+  t.equal(readFileSync(file, 'utf8'), '{"vm":"a"}\n');
+  t.equal(statSync(file).mode & 0o777, 0o644, 'readable by status commands');
+  t.equal(nodeHostIo.createExclusive(file, '{"vm":"b"}\n'), false);
+  t.equal(readFileSync(file, 'utf8'), '{"vm":"a"}\n', 'the first one stays');
+  t.strictSame(readdirSync(dir), ['0000:01:00.0'], 'no temporary file left');
+  t.throws(() => nodeHostIo.createExclusive(join(dir, 'missing/file'), 'x'), { code: 'ENOENT' }, 'the directory must exist');
 });
 
 t.test('describeError keeps the kernel answer without Node wording', async (t) => {

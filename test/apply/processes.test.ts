@@ -1,11 +1,12 @@
-// refOf and isAlive against this machine's /proc: this process, a child that has exited, a pid
-// whose start time does not match (a reused pid), and a command name with spaces and ')'.
+// refOf and isAlive against this machine's /proc: this process, a child that has exited, a zombie,
+// a pid whose start time does not match (a reused pid), and a command name with spaces and ')'.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { isAlive, refOf } from '../../lib/apply/processes.js';
+import { stateOf, zombie } from '../fixtures/processes.js';
 import { tree } from '../fixtures/trees.js';
 
 /** Field 22 of /proc/<pid>/stat, read independently of the code under test. */
@@ -47,6 +48,13 @@ t.test('a child that exited is not alive, and has no ref', async (t) => {
   await once(child, 'exit');
   t.equal(isAlive(ref), false);
   t.equal(refOf(child.pid!), undefined);
+});
+
+t.test('a zombie (exited, not reaped by its parent) is not alive', async (t) => {
+  const ref = await zombie(t);
+  t.equal(stateOf(ref.pid), 'Z', 'still in the process table');
+  t.strictSame(refOf(ref.pid), ref, 'with the start time it had');
+  t.equal(isAlive(ref), false);
 });
 
 t.test('a pid that does not exist', async (t) => {

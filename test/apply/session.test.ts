@@ -20,7 +20,7 @@ import { rejection, tree } from '../fixtures/trees.js';
 
 const stepOf = (n: number, id: string, phase: Phase, skip?: string): Step => ({ n, id, phase, title: id, from: [], notes: [], actions: [], ...(skip ? { skip } : {}) });
 
-const planOf = (steps: Step[] = []): Plan => ({ profile: 'vm', file: '/profiles/vm.yaml', files: ['/profiles/vm.yaml'], qemuVersion: '7.2', argv: [], sysroot: '/', steps, args: [], control: { pidfile: '/run/boot-vm/vm.pid', qmp: '/run/boot-vm/vm.qmp' }, wrappers: 0, keyOrigins: {}, warnings: [] });
+const planOf = (steps: Step[] = []): Plan => ({ profile: 'vm', file: '/profiles/vm.yaml', files: ['/profiles/vm.yaml'], qemuVersion: '7.2', argv: [], sysroot: '/', steps, args: [], control: { pidfile: '/run/boot-vm/vm.pid', qmp: '/run/boot-vm/vm.qmp' }, devices: [], wrappers: 0, keyOrigins: {}, warnings: [] });
 
 function optionsOn(root: string): SessionOptions {
   return { sysroot: new Sysroot(root), io: nodeHostIo, log: createLogger({ mode: 'quiet', total: 0, write: () => {} }), env: { PATH: process.env.PATH } };

@@ -1,7 +1,8 @@
 // teardownVm on a copy of the i9-9900k fake host prepared with the gaming-9900k plan: nothing to
 // undo without a journal; refuses while the recorded launcher or QEMU (real `sleep` children) is
-// alive; --stop sends QEMU SIGTERM and waits; undoes everything, removes the journal, and is
-// idempotent; changes that cannot be undone are counted in the error.
+// alive, not when they are zombies; --stop sends QEMU SIGTERM and waits; undoes everything,
+// removes the journal, and is idempotent; removes a SIGKILLed QEMU's pidfile and QMP socket and
+// the exited launcher's device reservations; changes that cannot be undone are counted in the error.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,13 +11,16 @@ import t, { type Test } from 'tap';
 import { nodeHostIo, type HostIo } from '../../lib/apply/host-io.js';
 import { Journal, JournalError } from '../../lib/apply/journal.js';
 import { createLogger } from '../../lib/apply/log.js';
+import { readReservations, reserveDevices } from '../../lib/apply/locks.js';
+import { pollUntil } from '../../lib/apply/poll.js';
 import { prepareHost } from '../../lib/apply/prepare.js';
 import { refOf } from '../../lib/apply/processes.js';
 import { teardownVm, type TeardownOptions } from '../../lib/apply/teardown.js';
 import { BootVmError, HostStateError } from '../../lib/errors.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
 import { hostRoot, planOn } from '../fixtures/helpers.js';
-import { snapshot } from '../fixtures/launch.js';
+import { FAKE_QEMU, snapshot } from '../fixtures/launch.js';
+import { exitedRef, zombie } from '../fixtures/processes.js';
 import { rejection, tree } from '../fixtures/trees.js';
 
 const PROFILE = 'test/fixtures/argv/gaming-9900k.yaml';
@@ -66,10 +70,10 @@ t.test('teardown undoes prepare-host, removes the journal, and is idempotent', a
   t.equal(await teardownVm('gaming-9900k', h.options), 'gaming-9900k: the host is back as it was (9 changes undone)\n');
   t.strictSame(snapshot(h.root), h.original, 'every file as it was; the journal and run/boot-vm gone');
   t.strictSame(h.lines, [
-    'boot-vm: [5/9] prepare: undo reserve-hugepages 1G: undone (16 pages given back)',
-    'boot-vm: [4/9] prepare: undo bind-vfio 0000:01:00.1: undone',
-    'boot-vm: [3/9] prepare: undo bind-vfio 0000:01:00.0: undone',
-    'boot-vm: [2/9] prepare: undo unbind-consoles: undone',
+    'boot-vm: [5/12] prepare: undo reserve-hugepages 1G: undone (16 pages given back)',
+    'boot-vm: [4/12] prepare: undo bind-vfio 0000:01:00.1: undone',
+    'boot-vm: [3/12] prepare: undo bind-vfio 0000:01:00.0: undone',
+    'boot-vm: [2/12] prepare: undo unbind-consoles: undone',
   ]);
   t.equal(await teardownVm('gaming-9900k', h.options), `gaming-9900k: nothing to undo (no journal at ${h.journalFile})\n`);
   t.strictSame(snapshot(h.root), h.original);
@@ -105,6 +109,18 @@ t.test('a launcher that is gone does not block', async (t) => {
   t.equal(await teardownVm('gaming-9900k', h.options), 'gaming-9900k: the host is back as it was (9 changes undone)\n');
 });
 
+t.test('a launcher or QEMU that exited but is not reaped yet (a zombie) does not block', async (t) => {
+  const h = await prepared(t);
+  const launcher = await zombie(t);
+  const qemu = await zombie(t);
+  record(h.journalFile, (journal) => {
+    journal.state.launcher = launcher;
+    journal.state.qemu = qemu;
+  });
+  t.equal(await teardownVm('gaming-9900k', h.options), 'gaming-9900k: the host is back as it was (9 changes undone)\n', 'no --stop needed');
+  t.strictSame(snapshot(h.root), h.original);
+});
+
 t.test('refuses while the recorded QEMU runs, without --stop', async (t) => {
   const h = await prepared(t);
   const qemu = await child(t);
@@ -127,6 +143,48 @@ t.test('--stop sends QEMU SIGTERM, waits for it, then undoes', async (t) => {
   t.strictSame(snapshot(h.root), h.original);
 });
 
+const CONTROL = { pidfile: '/run/boot-vm/gaming-9900k.pid', qmp: '/run/boot-vm/gaming-9900k.qmp' };
+
+t.test("a QEMU killed by SIGKILL: teardown removes the pidfile and QMP socket it left", async (t) => {
+  const h = await prepared(t);
+  const qemu = spawn(process.execPath, [FAKE_QEMU, '-pidfile', CONTROL.pidfile], { stdio: 'ignore', env: { FAKE_QEMU_SYSROOT: h.root } });
+  t.teardown(() => void qemu.kill('SIGKILL'));
+  const pidfile = join(h.root, CONTROL.pidfile);
+  await pollUntil(() => (nodeHostIo.exists(pidfile) ? true : undefined), { what: 'the fake QEMU to write its pidfile', timeoutMs: 10_000, intervalMs: 10 });
+  writeFileSync(join(h.root, CONTROL.qmp), ''); // the fake QEMU makes no QMP socket: a stand-in
+  record(h.journalFile, (journal) => {
+    journal.state.qemu = refOf(qemu.pid!)!;
+    journal.state.control = CONTROL;
+  });
+  qemu.kill('SIGKILL');
+  await once(qemu, 'exit');
+  t.equal(nodeHostIo.exists(pidfile), true, 'SIGKILL leaves the pidfile');
+  t.equal(await teardownVm('gaming-9900k', h.options), 'gaming-9900k: the host is back as it was (9 changes undone)\n');
+  t.strictSame(snapshot(h.root), h.original, 'both gone, and run/boot-vm with them');
+  t.equal(h.lines.at(-1), `boot-vm: removed what the exited QEMU left: ${pidfile}, ${join(h.root, CONTROL.qmp)}`);
+});
+
+t.test('a prepare-host journal records no QEMU: a pidfile at its place is not touched', async (t) => {
+  const h = await prepared(t);
+  writeFileSync(join(h.root, CONTROL.pidfile), '1234\n');
+  record(h.journalFile, (journal) => (journal.state.control = CONTROL));
+  await teardownVm('gaming-9900k', h.options);
+  t.equal(h.text(CONTROL.pidfile), '1234\n', 'maybe a QEMU started by hand from the printed plan');
+});
+
+t.test("the exited launcher's device reservations are released", async (t) => {
+  const h = await prepared(t);
+  const launcher = await exitedRef();
+  const running = await child(t);
+  const devices = ['0000:01:00.0', '0000:01:00.1'];
+  reserveDevices('gaming-9900k', devices, { sysroot: h.options.sysroot, io: nodeHostIo, owner: launcher });
+  reserveDevices('other', ['0000:02:00.0'], { sysroot: h.options.sysroot, io: nodeHostIo, owner: refOf(running.pid!)! });
+  record(h.journalFile, (journal) => (journal.state.launcher = launcher));
+  await teardownVm('gaming-9900k', h.options);
+  t.strictSame(readReservations(h.options).map((r) => `${r.device} ${r.vm}`), ['0000:02:00.0 other'], "another VM's stays");
+  t.equal(h.lines.at(-1), "boot-vm: released 0000:01:00.0, 0000:01:00.1, reserved by gaming-9900k's launcher, which has exited");
+});
+
 t.test('changes that cannot be undone are counted; the journal is removed anyway', async (t) => {
   const io: HostIo = {
     ...nodeHostIo,
@@ -142,7 +200,7 @@ t.test('changes that cannot be undone are counted; the journal is removed anyway
   t.equal(h.text(VTCON), '0\n');
   t.equal(h.text('sys/bus/pci/devices/0000:01:00.0/driver_override'), '(null)\n', 'the rest was undone');
   t.equal(nodeHostIo.exists(h.journalFile), false);
-  t.equal(h.lines.at(-1), `boot-vm: [2/9] prepare: undo unbind-consoles: undo-failed (writing "1" to ${join(h.root, VTCON)}: EBUSY (resource busy or locked))`);
+  t.equal(h.lines.at(-1), `boot-vm: [2/12] prepare: undo unbind-consoles: undo-failed (writing "1" to ${join(h.root, VTCON)}: EBUSY (resource busy or locked))`);
 });
 
 t.test('a journal that is not one is reported, and left alone', async (t) => {

@@ -10,7 +10,7 @@ const Z77 = hostRoot('z77-i5-2500');
 const golden = (name: string) => readFileSync(join(FIXTURES, 'inspect', name), 'utf8');
 
 t.test('each prints its usage with --help', async (t) => {
-  for (const [cli, usage] of [[checkIommuCli, /^Usage: check-iommu /], [cpuTopologyCli, /^Usage: cpu-topology /], [doctorCli, /^Usage: doctor <vm> /]] as const) {
+  for (const [cli, usage] of [[checkIommuCli, /^Usage: check-iommu /], [cpuTopologyCli, /^Usage: cpu-topology /], [doctorCli, /^Usage: doctor <profile> /]] as const) {
     const result = cli(['--help']);
     t.equal(result.status, 0);
     t.match(result.stdout, usage);

@@ -39,6 +39,12 @@ t.test('a plan: the argv of every arg, wrappers first', async (t) => {
   t.equal(plan(tree(t, { 'vm.yaml': 'memory: { size: 1G }\n' }), 'vm.yaml').wrappers, 0, 'none without pinning');
 });
 
+t.test('devices: the passed-through addresses, as sysfs writes them', async (t) => {
+  const dir = tree(t, { 'vm.yaml': 'memory: { size: 1G }\npassthrough:\n  - { host: "02:00.0" }\n  - { host: "0000:02:00.1" }\n' });
+  t.strictSame(plan(dir, 'vm.yaml').devices, ['0000:02:00.0', '0000:02:00.1']);
+  t.strictSame(plan(tree(t, { 'vm.yaml': 'memory: { size: 1G }\n' }), 'vm.yaml').devices, [], 'none without passthrough');
+});
+
 t.test('keyOrigins: defaults and keys inherited from a base; keys of the profile itself are left out', async (t) => {
   const dir = tree(t, INHERITING);
   const { keyOrigins } = plan(dir, 'child');

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import t from 'tap';
-import { ProfileError } from '../../lib/errors.js';
-import { extendsSearchPath, findProfile, profileSearchPath } from '../../lib/profile/find.js';
+import { ProfileError, UsageError } from '../../lib/errors.js';
+import { extendsSearchPath, findProfile, profileSearchPath, vmNameOf } from '../../lib/profile/find.js';
+import { loadProfile } from '../../lib/profile/load.js';
 import { errorLines, tree } from '../fixtures/trees.js';
 
 t.test('the search path: ./profiles, then $BOOT_VM_PROFILES, then /etc/boot-vm/profiles', async (t) => {
@@ -74,4 +75,21 @@ t.test('the error is located where the reference was written', async (t) => {
 t.test('extends looks beside the extending file first, without repeating that directory', async (t) => {
   t.strictSame(extendsSearchPath('/srv/vms/child.yaml', ['/home/u/profiles', '/srv/vms', '/etc/boot-vm/profiles']), ['/srv/vms', '/home/u/profiles', '/etc/boot-vm/profiles']);
   t.strictSame(extendsSearchPath('/srv/vms/child.yaml', ['/srv/vms/']), ['/srv/vms'], 'the same directory written with a trailing slash');
+});
+
+t.test('vmNameOf: the VM a name or a path stands for, without reading the profile', async (t) => {
+  t.equal(vmNameOf('gaming'), 'gaming');
+  t.equal(vmNameOf('win11.v2'), 'win11.v2');
+  t.equal(vmNameOf('/srv/vms/gaming.yaml'), 'gaming', 'an absolute path');
+  t.equal(vmNameOf('../old/mediapc.yml'), 'mediapc', 'a relative .yml path');
+  t.equal(vmNameOf('/nonexistent/gone.yaml'), 'gone', 'the file need not exist any more');
+  for (const reference of ['sub/vm', '-vm', '.hidden', 'my vm', '']) {
+    t.strictSame(errorLines(t, () => vmNameOf(reference)), [`"${reference}" is neither a profile name (letters, digits, . _ -) nor a path ending in .yaml`], JSON.stringify(reference));
+  }
+  t.throws(() => vmNameOf('a/b'), UsageError);
+});
+
+t.test('vmNameOf of a path is the name loadProfile gives the VM', async (t) => {
+  const dir = tree(t, { 'elsewhere/my-vm.yml': 'memory: { size: 2G }\n' });
+  t.equal(vmNameOf(join(dir, 'elsewhere/my-vm.yml')), loadProfile(join(dir, 'elsewhere/my-vm.yml'), { cwd: dir, env: {} }).name);
 });
