@@ -8,6 +8,7 @@ import { suggestPinning } from '../inspect/suggest-pinning.js';
 import { formatPciAddress, parsePciAddress } from '../pci-address.js';
 import type { Profile } from '../profile/schema.js';
 import type { Arg, Diagnostics } from '../qemu/arg.js';
+import type { Step } from './step.js';
 
 export interface AutoPinning {
   profile: Profile;
@@ -51,10 +52,15 @@ export function resolveAutoPinning(profile: Profile, sysroot: Sysroot, diagnosti
   }
 }
 
-/** Puts auto's choice beside the `taskset` it became; after `pinning: auto` that option comes from `pinning` itself. */
-export function noteAutoPinning(wrappers: Arg[], auto: AutoPinning): void {
+/**
+ * Puts auto's choice beside what it became: the `taskset` prefix (process mode) or the step that
+ * pins the vCPU threads (threads mode). After `pinning: auto` that comes from `pinning` itself.
+ */
+export function noteAutoPinning(wrappers: Arg[], steps: Step[], auto: AutoPinning): void {
+  if (auto.note === undefined) return;
   const taskset = wrappers.find((wrapper) => wrapper.words[0] === 'taskset');
-  if (!taskset || auto.note === undefined) return;
-  taskset.notes.push(auto.note);
-  if (auto.profile.pinning?.auto === 'pinning') taskset.from = ['pinning', ...taskset.from.filter((key) => key !== 'pinning.vcpus' && key !== 'pinning.emulator')];
+  const pinSteps = steps.filter((step) => step.id === 'pin-emulator' || step.id === 'pin-vcpus');
+  (taskset ?? pinSteps.at(-1))?.notes.push(auto.note);
+  if (auto.profile.pinning?.auto !== 'pinning') return;
+  for (const target of taskset ? [taskset] : pinSteps) target.from = ['pinning', ...target.from.filter((key) => key !== 'pinning.vcpus' && key !== 'pinning.emulator')];
 }

@@ -92,7 +92,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
     },
     versionNote,
   );
-  noteAutoPinning(wrappers, autoPinning);
+  noteAutoPinning(wrappers, steps, autoPinning);
   const args = [...wrappers, ...qemu];
   if (diagnostics.errors.length > 0) throw new InputError(diagnostics.errors.sort(byLocation));
   const keyOrigins: Record<string, string> = {};

@@ -42,7 +42,7 @@ t.test('the plan has prepare, launch and running steps', async (t) => {
   const { plan } = setup(t);
   t.strictSame(
     plan.steps.map((step) => `${step.phase} ${step.id}`),
-    ['prepare load-modules', 'prepare unbind-consoles', 'prepare bind-vfio 0000:01:00.0', 'prepare bind-vfio 0000:01:00.1', 'prepare reserve-hugepages 1G', 'launch cpu-governor', 'launch cpu-shield', 'launch memlock-limit', 'running irq-affinity'],
+    ['prepare load-modules', 'prepare unbind-consoles', 'prepare bind-vfio 0000:01:00.0', 'prepare bind-vfio 0000:01:00.1', 'prepare reserve-hugepages 1G', 'launch cpu-governor', 'launch cpu-shield', 'launch memlock-limit', 'running pin-emulator', 'running pin-vcpus', 'running start-guest', 'running irq-affinity'],
   );
 });
 
@@ -81,11 +81,11 @@ t.test('prepareHost applies the prepare steps only and keeps the journal for the
     ],
   );
   t.strictSame(h.lines, [
-    `boot-vm: [1/9] prepare: load kernel modules vfio, vfio_pci, vfio_iommu_type1: done (logged, not run: modprobe -a vfio vfio_pci vfio_iommu_type1 (${h.root} is not the live host))`,
-    'boot-vm: [2/9] prepare: unbind the virtual consoles and framebuffers from the boot GPU: done',
-    `boot-vm: [3/9] prepare: bind 0000:01:00.0 [10de:1b06] to vfio-pci: done (did not wait for 0000:01:00.0 to be on vfio-pci: ${h.root} is not the live host)`,
-    `boot-vm: [4/9] prepare: bind 0000:01:00.1 [10de:10ef] to vfio-pci: done (did not wait for 0000:01:00.1 to be on vfio-pci: ${h.root} is not the live host)`,
-    'boot-vm: [5/9] prepare: reserve 16 more huge pages of 1G (the VM needs 16): done (16 pages added)',
+    `boot-vm: [1/12] prepare: load kernel modules vfio, vfio_pci, vfio_iommu_type1: done (logged, not run: modprobe -a vfio vfio_pci vfio_iommu_type1 (${h.root} is not the live host))`,
+    'boot-vm: [2/12] prepare: unbind the virtual consoles and framebuffers from the boot GPU: done',
+    `boot-vm: [3/12] prepare: bind 0000:01:00.0 [10de:1b06] to vfio-pci: done (did not wait for 0000:01:00.0 to be on vfio-pci: ${h.root} is not the live host)`,
+    `boot-vm: [4/12] prepare: bind 0000:01:00.1 [10de:10ef] to vfio-pci: done (did not wait for 0000:01:00.1 to be on vfio-pci: ${h.root} is not the live host)`,
+    'boot-vm: [5/12] prepare: reserve 16 more huge pages of 1G (the VM needs 16): done (16 pages added)',
   ]);
 });
 
@@ -137,9 +137,9 @@ t.test('a step that fails rolls back what was done and removes the journal', asy
   t.strictSame(snapshot(h.root), before, 'the tree is as it was, the journal and its directory gone');
   t.equal(nodeHostIo.exists(h.journalFile), false);
   t.strictSame(h.lines.slice(3), [
-    `boot-vm: [4/9] prepare: bind 0000:01:00.1 [10de:10ef] to vfio-pci: failed (cannot read ${join(h.root, OVERRIDE_1)}: ENOENT (no such file or directory))`,
-    'boot-vm: [3/9] prepare: undo bind-vfio 0000:01:00.0: undone',
-    'boot-vm: [2/9] prepare: undo unbind-consoles: undone',
+    `boot-vm: [4/12] prepare: bind 0000:01:00.1 [10de:10ef] to vfio-pci: failed (cannot read ${join(h.root, OVERRIDE_1)}: ENOENT (no such file or directory))`,
+    'boot-vm: [3/12] prepare: undo bind-vfio 0000:01:00.0: undone',
+    'boot-vm: [2/12] prepare: undo unbind-consoles: undone',
   ]);
 });
 
@@ -156,8 +156,8 @@ t.test('fewer huge pages than asked: the ones got are given back', async (t) => 
   t.equal(error.message, 'step 5 (reserve 16 more huge pages of 1G (the VM needs 16)) failed: asked the kernel for 16 more 1G pages, got 3: memory is short or too fragmented; free some, or reserve them at boot (hugepages= on the kernel command line); everything done before it was undone');
   t.equal(h.text(HUGE), '0\n', 'the 3 pages got are released');
   t.strictSame({ ...snapshot(h.root), [`/${HUGE}`]: before[`/${HUGE}`]! }, before, 'everything else as it was');
-  t.equal(h.lines.at(-5), 'boot-vm: [5/9] prepare: reserve 16 more huge pages of 1G (the VM needs 16): failed (asked the kernel for 16 more 1G pages, got 3: memory is short or too fragmented; free some, or reserve them at boot (hugepages= on the kernel command line))');
-  t.equal(h.lines.at(-4), 'boot-vm: [5/9] prepare: undo reserve-hugepages 1G: undone (3 pages given back)');
+  t.equal(h.lines.at(-5), 'boot-vm: [5/12] prepare: reserve 16 more huge pages of 1G (the VM needs 16): failed (asked the kernel for 16 more 1G pages, got 3: memory is short or too fragmented; free some, or reserve them at boot (hugepages= on the kernel command line))');
+  t.equal(h.lines.at(-4), 'boot-vm: [5/12] prepare: undo reserve-hugepages 1G: undone (3 pages given back)');
 });
 
 t.test('an undo that fails during the rollback is reported with the failure', async (t) => {

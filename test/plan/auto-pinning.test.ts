@@ -1,7 +1,7 @@
 import t from 'tap';
 import { passthroughNumaNode, resolveAutoPinning } from '../../lib/plan/auto-pinning.js';
 import { renderExplain } from '../../lib/plan/render.js';
-import { host, planOn } from '../fixtures/helpers.js';
+import { host, planOn, REPO } from '../fixtures/helpers.js';
 import { errorLines, profileOf, recorder, tree } from '../fixtures/trees.js';
 import { join } from 'node:path';
 
@@ -9,24 +9,43 @@ const HYBRID = 'test/fixtures/inspect/profiles/hybrid-gaming.yaml';
 const EPYC = 'test/fixtures/inspect/profiles/epyc-render.yaml';
 
 t.test('the schema turns both forms into an empty, marked vCPU list', async (t) => {
-  t.strictSame(profileOf({ memory: { size: '1G' }, pinning: 'auto' }).pinning, { vcpus: [], mode: 'process', auto: 'pinning' });
-  t.strictSame(profileOf({ memory: { size: '1G' }, pinning: { vcpus: 'auto', emulator: [0] } }).pinning, { vcpus: [], emulator: [0], mode: 'process', auto: 'vcpus' });
-  t.strictSame(profileOf({ memory: { size: '1G' }, pinning: { vcpus: [2, 3] } }).pinning, { vcpus: [2, 3], mode: 'process' }, 'named CPUs stay as they are');
+  t.strictSame(profileOf({ memory: { size: '1G' }, pinning: 'auto' }).pinning, { vcpus: [], mode: 'threads', auto: 'pinning' });
+  t.strictSame(profileOf({ memory: { size: '1G' }, pinning: { vcpus: 'auto', emulator: [0] } }).pinning, { vcpus: [], emulator: [0], mode: 'threads', auto: 'vcpus' });
+  t.strictSame(profileOf({ memory: { size: '1G' }, pinning: { vcpus: [2, 3] } }).pinning, { vcpus: [2, 3], mode: 'threads' }, 'named CPUs stay as they are');
 });
 
 t.test('pinning: auto on the hybrid desktop: P-cores 1-4, emulator on core 0, explained', async (t) => {
   const plan = planOn(HYBRID, 'i7-12700k', { qemuVersion: { major: 7, minor: 2 } });
-  t.strictSame(plan.argv.slice(0, 3), ['taskset', '-c', '0-9']);
+  const pins = plan.steps.filter((step) => step.id === 'pin-emulator' || step.id === 'pin-vcpus');
+  t.strictSame(
+    pins.map((step) => [step.id, step.from, step.actions.map(({ do: action }) => (action.kind === 'pin-threads' ? action.cpus : []))]),
+    [
+      ['pin-emulator', ['pinning'], [[0, 1]]],
+      ['pin-vcpus', ['pinning'], [[2, 3, 4, 5, 6, 7, 8, 9]]],
+    ],
+    'threads mode: the vCPU and emulator pinning come from pinning itself, not a defaulted pinning.vcpus',
+  );
   t.match(plan.argv.join(' '), /-smp 8,sockets=1,cores=4,threads=2/);
+  t.match(pins[1]!.notes.join('\n'), /^pinning: auto → vCPUs on 2,3,4,5,6,7,8,9, emulator on 0-1: the host keeps its first core/);
+});
+
+t.test('pinning: auto in process mode: the taskset prefix, explained', async (t) => {
+  const dir = tree(t, { 'hybrid-process.yaml': `extends: ${join(REPO, HYBRID)}\npinning: { vcpus: auto, emulator: auto, mode: process }\n` });
+  const plan = planOn(join(dir, 'hybrid-process.yaml'), 'i7-12700k', { qemuVersion: { major: 7, minor: 2 } });
+  t.strictSame(plan.argv.slice(0, 3), ['taskset', '-c', '0-9']);
   const explain = renderExplain(plan);
-  t.match(explain, /^taskset -c 0-9 {2}← pinning, pinning\.mode \(default\)$/m, 'from pinning itself, not a defaulted pinning.vcpus');
+  t.match(explain, /^taskset -c 0-9 {2}← pinning, pinning\.mode$/m, 'from pinning itself, not a defaulted pinning.vcpus');
   t.match(explain, /↳ pinning: auto → vCPUs on 2,3,4,5,6,7,8,9, emulator on 0-1: the host keeps its first core/);
 });
 
 t.test('vcpus: auto follows the GPU to its NUMA node and keeps the named emulator CPUs', async (t) => {
   const plan = planOn(EPYC, 'epyc-2s', { qemuVersion: { major: 7, minor: 2 } });
-  t.strictSame(plan.argv.slice(0, 6), ['chrt', '-f', '1', 'taskset', '-c', '0,16-19,32,48-51']);
-  t.match(renderExplain(plan), /↳ pinning\.vcpus: auto → vCPUs on 16,48,17,49,18,50,19,51: .*on NUMA node 1, the GPU's/);
+  const pins = plan.steps.filter((step) => step.id === 'pin-emulator' || step.id === 'pin-vcpus').flatMap((step) => step.actions.map(({ do: action }) => action));
+  t.match(pins, [
+    { threads: 'emulator', cpus: [0, 32] },
+    { threads: 'vcpus', cpus: [16, 48, 17, 49, 18, 50, 19, 51], scheduler: { policy: 'fifo', priority: 1 } },
+  ]);
+  t.match(plan.steps.find((step) => step.id === 'pin-vcpus')!.notes.join('\n'), /pinning\.vcpus: auto → vCPUs on 16,48,17,49,18,50,19,51: .*on NUMA node 1, the GPU's/);
   t.equal(passthroughNumaNode(planProfile(), host('epyc-2s')), 1);
 });
 

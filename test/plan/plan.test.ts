@@ -27,7 +27,8 @@ const INHERITING = {
 };
 
 t.test('a plan: the argv of every arg, wrappers first', async (t) => {
-  const dir = tree(t, INHERITING);
+  const processMode = ['extends: base', 'memory: { size: 1G }', 'pinning: { vcpus: [2, 3], scheduler: { policy: fifo, priority: 5 }, mode: process }', ''].join('\n');
+  const dir = tree(t, { ...INHERITING, 'profiles/child.yaml': processMode });
   const result = plan(dir, 'child');
   t.equal(result.profile, 'child');
   t.equal(result.file, 'profiles/child.yaml');
@@ -37,6 +38,10 @@ t.test('a plan: the argv of every arg, wrappers first', async (t) => {
   t.strictSame(result.argv.slice(0, 9), ['chrt', '-f', '5', 'taskset', '-c', '2-3', 'qemu-system-x86_64', '-name', 'guest=child,debug-threads=on']);
   t.equal(result.wrappers, 2, 'chrt and taskset come before the binary');
   t.equal(plan(tree(t, { 'vm.yaml': 'memory: { size: 1G }\n' }), 'vm.yaml').wrappers, 0, 'none without pinning');
+  const threads = plan(tree(t, { 'vm.yaml': 'memory: { size: 1G }\npinning: { vcpus: [2, 3], scheduler: { policy: fifo, priority: 5 } }\n' }), 'vm.yaml');
+  t.equal(threads.wrappers, 0, 'none in threads mode (the default)');
+  t.equal(threads.argv.at(-1), '-S', 'which starts QEMU paused');
+  t.strictSame(threads.steps.map((step) => step.id), ['load-modules', 'cpu-governor', 'pin-emulator', 'pin-vcpus', 'start-guest', 'irq-affinity'], 'and pins each thread once it is up');
 });
 
 t.test('devices: the passed-through addresses, as sysfs writes them', async (t) => {

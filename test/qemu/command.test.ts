@@ -28,7 +28,7 @@ t.test('every option in the fixed order, extraArgs last', async (t) => {
       firmware: { type: 'ovmf' },
       memory: { size: '4G', hugepages: '2M', lock: true },
       cpu: { hyperv: { relaxed: true } },
-      pinning: { vcpus: '2-3', scheduler: { policy: 'fifo' } },
+      pinning: { vcpus: '2-3', scheduler: { policy: 'fifo' }, mode: 'process' },
       machine: { type: 'q35' },
     },
     { name: 'win', version: '7.2', hugepageDir: { path: '/dev/hugepages', note: 'mem-path ← the host\'s hugetlbfs mount with pagesize=2M' }, firmware },

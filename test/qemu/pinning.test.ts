@@ -1,9 +1,10 @@
 import t from 'tap';
-import { buildWrappers, checkPinning, processCpus } from '../../lib/qemu/pinning.js';
+import { buildStartPaused, buildWrappers, checkPinning, processCpus } from '../../lib/qemu/pinning.js';
 import { buildInput, words, type ProfileData } from '../fixtures/build-input.js';
 
+/** The process-mode wrappers (threads mode has none). */
 const wrappersOf = (pinning: ProfileData['pinning']) => {
-  const input = buildInput(pinning ? { pinning } : {});
+  const input = buildInput(pinning ? { pinning: { mode: 'process', ...(pinning as object) } as ProfileData['pinning'] } : {});
   const args = buildWrappers(input);
   return { args, errors: input.diagnostics.errors };
 };
@@ -48,7 +49,7 @@ t.test('taskset covers the vCPUs and the emulator CPUs', async (t) => {
     {
       words: ['taskset', '-c', '0-1,4-7'],
       from: ['pinning.vcpus', 'pinning.emulator', 'pinning.mode'],
-      notes: ['process mode: vCPU and emulator threads all share 0-1,4-7; per-thread pinning (mode: threads) is planned'],
+      notes: ['process mode: vCPU and emulator threads all share 0-1,4-7; mode: threads pins each thread'],
     },
   ]);
   t.strictSame(words(wrappersOf({ vcpus: [7, 3, 5] }).args), ['taskset', '-c', '3,5,7'], 'sorted');
@@ -62,8 +63,12 @@ t.test('a host CPU given to two vCPUs is an error', async (t) => {
   t.strictSame(wrappersOf({ vcpus: [2, 3], emulator: [2] }).errors, [], 'the emulator may share a vCPU host CPU');
 });
 
-t.test('mode threads is not implemented yet', async (t) => {
-  const input = buildInput({ pinning: { vcpus: [2, 3], mode: 'threads' } });
-  checkPinning(input);
-  t.strictSame(input.diagnostics.errors, [{ key: 'pinning.mode', message: 'threads (per-thread pinning) is not implemented yet; use process' }]);
+t.test('threads mode: no wrappers, QEMU starts paused; IO thread CPUs need it', async (t) => {
+  const input = buildInput({ pinning: { vcpus: [2, 3], scheduler: { policy: 'fifo' } } });
+  t.strictSame(buildWrappers(input), [], 'threads is the default: nothing before the binary');
+  t.strictSame(buildStartPaused(input).map((arg) => arg.words), [['-S']]);
+  t.strictSame(buildStartPaused(buildInput({ pinning: { vcpus: [2, 3], mode: 'process' } })), [], 'process mode starts at once');
+  const processMode = buildInput({ pinning: { vcpus: [2, 3], iothreads: [1], mode: 'process' } });
+  checkPinning(processMode);
+  t.strictSame(processMode.diagnostics.errors, [{ key: 'pinning.iothreads', message: 'needs mode: threads; in process mode every thread shares one mask' }]);
 });

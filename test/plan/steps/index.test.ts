@@ -50,7 +50,10 @@ t.test('every builder, in order, numbered from 1', async (t) => {
       '14 launch cpu-governor',
       '15 launch cpu-shield',
       '16 launch memlock-limit',
-      '17 running irq-affinity',
+      '17 running pin-emulator',
+      '18 running pin-vcpus',
+      '19 running start-guest',
+      '20 running irq-affinity',
     ],
   );
 });
