@@ -4,13 +4,13 @@ import { loadLib } from './load-lib.mjs';
 
 const { minimist, runCli, unknownOption, bootVm, BOOT_VM_USAGE, UsageError } = await loadLib('cli/boot-vm.bundle.js');
 
-const OPTIONS = { boolean: ['dry-run', 'json', 'explain', 'quiet', 'help'], string: ['sysroot', 'qemu-version', 'qemu-binary'], alias: { n: 'dry-run', q: 'quiet', h: 'help' } };
+const OPTIONS = { boolean: ['dry-run', 'json', 'explain', 'quiet', 'help'], string: ['sysroot', 'qemu-version', 'qemu-binary', 'stop-timeout'], alias: { n: 'dry-run', q: 'quiet', h: 'help' } };
 
 await runCli('boot-vm', async () => {
   const args = minimist(process.argv.slice(2), { ...OPTIONS, unknown: (arg) => unknownOption(arg, OPTIONS) });
   if (args.help) return BOOT_VM_USAGE;
   if (args._.length !== 1) throw new UsageError(args._.length === 0 ? 'which profile? (see --help)' : `one profile at a time, got ${args._.join(', ')}`);
-  for (const name of ['sysroot', 'qemu-version', 'qemu-binary']) {
+  for (const name of ['sysroot', 'qemu-version', 'qemu-binary', 'stop-timeout']) {
     if (args[name] === '' || Array.isArray(args[name])) throw new UsageError(`--${name} takes one value`);
   }
   const warn = (line) => process.stderr.write(`${line}\n`);
@@ -24,6 +24,7 @@ await runCli('boot-vm', async () => {
       sysroot: args.sysroot,
       qemuVersion: args['qemu-version'],
       qemuBinary: args['qemu-binary'],
+      stopTimeout: args['stop-timeout'],
     },
     process.cwd(),
     process.env,

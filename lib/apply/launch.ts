@@ -1,9 +1,11 @@
 /**
  * A launch: prepare and launch steps applied in order with a journal, QEMU started with stdio
- * inherited, the running steps once it is up, and teardown when it exits. SIGINT and SIGTERM
- * become a SIGTERM to QEMU (it exits cleanly on it); a second one kills it.
+ * inherited, its threads pinned and the guest started (threads mode), the running steps once it is
+ * up, and teardown when it exits. SIGINT and SIGTERM stop the VM gracefully (lib/apply/stop.ts):
+ * the ACPI power button, then `quit`, then SIGKILL; each further signal skips to the next.
  */
-import { BootVmError, HostStateError } from '../errors.js';
+import { constants } from 'node:os';
+import { BootVmError, HostStateError, StepFailedError } from '../errors.js';
 import type { Plan } from '../plan/plan.js';
 import { wrapperWords, type Step } from '../plan/step.js';
 import type { ApplyContext } from './actions.js';
@@ -11,11 +13,18 @@ import { applySteps, rolledBack, stepsOf, StepFailure, undoEntries } from './app
 import { applyIrqAffinity } from './irq-affinity.js';
 import { pollUntil } from './poll.js';
 import { isAlive, refOf, type ProcessRef } from './processes.js';
+import { removeLeftovers } from './leftovers.js';
+import { reserveDevices } from './locks.js';
+import { QmpClient } from './qmp.js';
+import { QemuStopper } from './stop.js';
+import { Pinner, startGuest } from './thread-pinning.js';
 import { assertNotRunning, contextOf, createJournal, isPreparedOnly, journalFileOf, leftoverError, preparedIds, type SessionOptions } from './session.js';
 import { Journal } from './journal.js';
 
 const DAEMON_PIDFILE_TIMEOUT_MS = 10_000;
-const EXIT_POLL_MS = 1000;
+const EXIT_POLL_MS = 200;
+// Guest memory is allocated (and, with prealloc, touched) before QEMU answers on QMP: minutes for a big guest.
+const QMP_CONNECT_TIMEOUT_MS = 300_000;
 
 /** The journal to launch with: a new one, or prepare-host's, whose entries (`keep`) then outlive this run. */
 function openJournal(plan: Plan, options: SessionOptions): { journal: Journal; keep: number } {
@@ -37,24 +46,50 @@ function pidfileOf(plan: Plan): string | undefined {
   return at < 0 ? undefined : plan.argv[at + 1];
 }
 
+export interface LaunchOptions extends SessionOptions {
+  /** How long the guest has to shut down after the ACPI power button, on Ctrl-C or SIGTERM. */
+  stopTimeoutMs: number;
+}
+
 export interface LaunchResult {
   /** QEMU's exit status (128 + signal number when a signal ended it). */
   status: number;
 }
 
-export async function launchVm(plan: Plan, options: SessionOptions): Promise<LaunchResult> {
+const isGuestStart = (step: Step) => step.actions.some(({ do: action }) => action.kind === 'pin-threads' || action.kind === 'start-guest');
+
+/** The QEMU binary's name among the words run (after chrt, taskset, prlimit…). */
+const binaryOf = (plan: Plan) => plan.args[plan.wrappers]?.words[0] ?? plan.argv[0]!;
+
+export async function launchVm(plan: Plan, options: LaunchOptions): Promise<LaunchResult> {
+  // This VM running already is said as such, not as its devices being busy.
+  const existing = Journal.load(journalFileOf(options.sysroot, plan.profile), options.io);
+  if (existing) assertNotRunning(existing, plan.profile);
+  // Before the journal is opened: a VM refused for a busy device leaves no trace of this run.
+  const reservation = reserveDevices(plan.profile, plan.devices, { sysroot: options.sysroot, io: options.io, owner: refOf(process.pid)! });
+  try {
+    return await launchReserved(plan, options);
+  } finally {
+    reservation.release();
+  }
+}
+
+async function launchReserved(plan: Plan, options: LaunchOptions): Promise<LaunchResult> {
   const { log } = options;
   const { journal, keep } = openJournal(plan, options);
   const reused = journal.state.phases.includes('prepare');
   const stopping = new AbortController();
-  let qemu: { kill: (signal: NodeJS.Signals) => boolean } | undefined;
+  let stopper: QemuStopper | undefined;
+  let guestStarted = false;
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
-    if (qemu) {
-      log.info(`${signal}: ${signals > 1 ? 'killing' : 'stopping'} QEMU`);
-      qemu.kill(signals > 1 ? 'SIGKILL' : 'SIGTERM');
-    } else stopping.abort();
+    if (!stopper) return stopping.abort();
+    if (signals === 1) {
+      // A guest still paused (-S) has nothing to shut down: QEMU quits.
+      log.info(`${signal}: stopping the VM`);
+      void stopper.stop(guestStarted ? 'powerdown' : 'quit').catch((error) => log.warn((error as Error).message));
+    } else stopper.escalate();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -89,12 +124,10 @@ export async function launchVm(plan: Plan, options: SessionOptions): Promise<Lau
     }
     const argv = commandOf(plan, options);
     const { execa } = await import('execa');
-    // cleanup: false — execa would send QEMU a second SIGTERM of its own on ours, which kills it
-    // before it removes its pidfile; and a VM should outlive a crashed launcher (teardown.mjs --stop).
-    const child = execa(argv[0]!, argv.slice(1), { stdio: 'inherit', reject: false, env: options.env, extendEnv: false, forceKillAfterDelay: false, cleanup: false });
-    qemu = child;
-    let status: number;
-    let vm: ProcessRef | undefined;
+    // detached: QEMU gets a process group of its own, so that the terminal's Ctrl-C reaches the
+    // launcher alone, which stops the guest gracefully. cleanup: false — a VM outlives a crashed
+    // launcher (teardown.mjs --stop, vm.mjs stop).
+    const child = execa(argv[0]!, argv.slice(1), { stdio: 'inherit', reject: false, env: options.env, extendEnv: false, forceKillAfterDelay: false, cleanup: false, detached: true });
     const spawned = await new Promise<boolean>((resolve) => {
       child.once('spawn', () => resolve(true));
       child.once('error', () => resolve(false));
@@ -104,33 +137,55 @@ export async function launchVm(plan: Plan, options: SessionOptions): Promise<Lau
       await teardown();
       throw new HostStateError(`cannot start QEMU: ${(result.shortMessage ?? '').split('\n')[0]}`);
     }
-    const qemuRef = refOf(child.pid!);
-    if (qemuRef) {
-      journal.state.qemu = qemuRef;
+    const exited = child.then((result) => result);
+    let qemu = refOf(child.pid!);
+    if (qemu) {
+      journal.state.qemu = qemu;
       journal.save();
     }
-    log.info(`QEMU started (pid ${child.pid}): ${argv[0]}`);
-    const running = new AbortController();
-    const runningDone = runSteps(stepsOf(plan.steps, 'running'), context, running.signal);
+    log.info(`QEMU started (pid ${child.pid}): ${binaryOf(plan)}`);
+    const qmpPath = options.sysroot.path(plan.control.qmp);
+    let vmExited: Promise<unknown> = exited;
+    let daemonStatus: number | undefined;
     if (plan.argv.includes('-daemonize')) {
       // QEMU's first process exits once the VM runs; the VM is the process in the pidfile.
-      const result = await child;
-      vm = result.exitCode === 0 ? await daemonOf(plan, options) : undefined;
-      if (vm) {
-        journal.state.qemu = vm;
+      const result = await exited;
+      daemonStatus = result.exitCode ?? 1;
+      qemu = result.exitCode === 0 ? await daemonOf(plan, options) : undefined;
+      if (qemu) {
+        journal.state.qemu = qemu;
         journal.save();
-        const daemon = vm.pid;
-        qemu = { kill: (signal) => (process.kill(daemon, signal), true) };
-        await pollUntil(() => (isAlive(vm) ? undefined : true), { what: `QEMU (pid ${vm.pid}) to exit`, timeoutMs: Infinity, intervalMs: EXIT_POLL_MS });
+        vmExited = waitForExit(qemu);
       }
-      status = result.exitCode ?? 1;
-    } else {
-      const result = await child;
-      status = result.exitCode ?? 128 + (result.signal ? signalNumber(result.signal) : 1);
     }
+    if (qemu) stopper = new QemuStopper({ qemu, qmp: qmpPath, timeoutMs: options.stopTimeoutMs, log, exited: vmExited });
+    if (signals > 0) void stopper?.stop('quit');
+    let failure: Error | undefined;
+    const paused = plan.argv.includes('-S');
+    guestStarted = !paused;
+    if (qemu && stopper && paused) {
+      failure = await startPaused(plan, qemu, qmpPath, context, options.env).then(
+        () => undefined,
+        (error: Error) => error,
+      );
+      if (failure && isAlive(qemu)) await stopper.stop('quit').catch(() => undefined);
+      guestStarted = failure === undefined;
+    }
+    const running = new AbortController();
+    const runningDone = failure ? Promise.resolve() : runSteps(stepsOf(plan.steps, 'running').filter((step) => !isGuestStart(step)), context, running.signal);
+    await vmExited;
+    removeLeftovers(plan.control, options);
+    // A daemon is not our child: its own exit status is not ours to read.
+    const status = daemonStatus ?? statusOf(await exited);
     running.abort();
     await runningDone;
-    log.info(`QEMU exited with status ${status}; putting the host back`);
+    if (failure) {
+      const { failures } = await teardown();
+      const after = failures.length === 0 ? 'everything done before it was undone' : `undoing what was done before it also failed: ${failures.join('; ')}`;
+      const why = signals > 0 ? 'stopped by a signal before the guest started' : failure.message;
+      throw new StepFailedError(`${why}; ${stopper?.stage ? 'QEMU was stopped' : `QEMU exited with status ${status}`}, ${after}`);
+    }
+    log.info(`QEMU exited with status ${status}${stopper?.stage ? ` (${STOPPED_BY[stopper.stage]})` : ''}; putting the host back`);
     const { failures } = await teardown();
     if (failures.length > 0) throw new BootVmError(`${failures.length} change${failures.length > 1 ? 's' : ''} could not be undone (put ${failures.length > 1 ? 'them' : 'it'} back by hand): ${failures.join('; ')}`);
     return { status };
@@ -138,6 +193,34 @@ export async function launchVm(plan: Plan, options: SessionOptions): Promise<Lau
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+const STOPPED_BY = { powerdown: 'the guest shut down after the ACPI power button', quit: 'stopped by QMP quit', kill: 'killed' } as const;
+
+/** Pins the paused QEMU's threads, checks them, and starts the guest, over one QMP connection. */
+async function startPaused(plan: Plan, qemu: ProcessRef, qmpPath: string, context: ApplyContext, env: NodeJS.ProcessEnv): Promise<void> {
+  // Started now, it is ready by the time QEMU answers on QMP.
+  const pinner = context.sysroot.isLive ? new Pinner(env) : undefined;
+  try {
+    const what = `QEMU's QMP socket ${qmpPath}`;
+    const qmp = await context.log.wait(what, QmpClient.connect(qmpPath, { timeoutMs: QMP_CONNECT_TIMEOUT_MS, isAlive: () => isAlive(qemu) }));
+    try {
+      await startGuest(stepsOf(plan.steps, 'running').filter(isGuestStart), { pid: qemu.pid, qmp, context, ...(pinner ? { pinner } : {}) });
+    } finally {
+      await qmp.close();
+    }
+  } finally {
+    pinner?.close();
+  }
+}
+
+/** QEMU's exit code, or 128 + the number of the signal that ended it. */
+function statusOf(result: { exitCode?: number; signal?: string }): number {
+  return result.exitCode ?? 128 + (result.signal ? (constants.signals[result.signal as NodeJS.Signals] ?? 1) : 1);
+}
+
+async function waitForExit(qemu: ProcessRef): Promise<void> {
+  await pollUntil(() => (isAlive(qemu) ? undefined : true), { what: `QEMU (pid ${qemu.pid}) to exit`, timeoutMs: Infinity, intervalMs: EXIT_POLL_MS });
 }
 
 /** The words to exec. On a sysroot other than `/`, only QEMU runs: the wrappers are logged. */
@@ -165,8 +248,6 @@ async function daemonOf(plan: Plan, { log, sysroot, io }: SessionOptions): Promi
   };
   return log.wait(what, pollUntil(readPid, { what, timeoutMs: DAEMON_PIDFILE_TIMEOUT_MS }));
 }
-
-const signalNumber = (signal: string) => ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 })[signal] ?? 1;
 
 /** The running phase: applied once QEMU is up, followed until `stop`; its failures are warnings. */
 async function runSteps(steps: Step[], context: ApplyContext, stop: AbortSignal): Promise<void> {

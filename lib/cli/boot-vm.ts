@@ -5,6 +5,7 @@ import { createLogger, type LogMode } from '../apply/log.js';
 import { UsageError } from '../errors.js';
 import { renderExplain, renderJson, renderShell } from '../plan/render.js';
 import { planProfile } from './plan-profile.js';
+import { parseSeconds } from './seconds.js';
 
 // What scripts/boot-vm.mjs needs besides bootVm, minimist included, so that it loads one
 // module (this one, bundled: see scripts/build-bundles.mjs).
@@ -31,10 +32,14 @@ Boots the VM a profile describes: applies the host steps in order (journaled in
                          instead of running them, and runs only the QEMU binary
       --qemu-version X.Y plan for this QEMU version instead of asking the binary
       --qemu-binary PATH use this QEMU binary instead of the profile's qemu.binary
+      --stop-timeout S   on Ctrl-C or SIGTERM, give the guest S seconds to shut down after
+                         the ACPI power button before QEMU quits (default 120)
   -h, --help             show this help
 
-Ctrl-C or SIGTERM stops QEMU (a second one kills it); the host is put back either way.
-After a crash, scripts/teardown.mjs <profile> puts it back.
+Ctrl-C or SIGTERM presses the guest's power button and waits for it to shut down; a second
+one quits QEMU at once, a third kills it. The host is put back either way. scripts/vm.mjs
+status|stop <profile> does the same from another terminal. After a crash,
+scripts/teardown.mjs <profile> puts the host back.
 
 Exit status: QEMU's status after a launch, 0 after a dry-run; 1 when a host step fails (what
 was done is undone) or the VM is already running; 2 bad input (profile, arguments, or a host
@@ -50,6 +55,8 @@ export interface BootVmOptions {
   sysroot?: string;
   qemuVersion?: string;
   qemuBinary?: string;
+  /** Seconds the guest has to shut down on Ctrl-C or SIGTERM. */
+  stopTimeout?: string;
 }
 
 export interface BootVmResult {
@@ -65,6 +72,8 @@ export async function bootVm(options: BootVmOptions, cwd: string, env: NodeJS.Pr
   if (options.explain && !options.dryRun) throw new UsageError('--explain goes with --dry-run');
   if (options.quiet && options.dryRun) throw new UsageError('--quiet goes with a launch, not --dry-run');
   if (options.quiet && options.json) throw new UsageError('--quiet and --json are two log formats; choose one');
+  if (options.stopTimeout !== undefined && options.dryRun) throw new UsageError('--stop-timeout goes with a launch, not --dry-run');
+  const stopTimeoutMs = parseSeconds('--stop-timeout', options.stopTimeout ?? '120');
   const strict = options.sysroot !== undefined || !options.dryRun;
   const { plan, sysroot, warnings } = planProfile({ ...options, strict, launching: !options.dryRun }, cwd, env);
   if (options.dryRun) {
@@ -75,6 +84,6 @@ export async function bootVm(options: BootVmOptions, cwd: string, env: NodeJS.Pr
   const mode: LogMode = options.json ? 'json' : options.quiet ? 'quiet' : 'text';
   const log = createLogger({ mode, total: plan.steps.length });
   if (!sysroot.isLive) log.info(`launching against ${sysroot.root}: its files change, host commands are logged, only QEMU runs`);
-  const { status } = await launchVm(plan, { sysroot, io: nodeHostIo, log, env });
+  const { status } = await launchVm(plan, { sysroot, io: nodeHostIo, log, env, stopTimeoutMs });
   return { stdout: '', warnings: [], status };
 }

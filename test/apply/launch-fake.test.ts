@@ -2,7 +2,7 @@
 // exact files each launch changes while the VM runs, the tree byte-identical after teardown, every
 // step failing in turn (rolled back, named), a SIGKILLed launcher cleaned up by teardown.mjs,
 // prepare-host's journal kept by a launch, and a second launch refused.
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { changes, copyHost, FAKE_QEMU, fileExists, snapshot, start, waitFor, waitForLine, alive } from '../fixtures/launch.js';
@@ -57,7 +57,8 @@ t.test("mediapc on the blog's Z77 host: the on-boot.sh changes while it runs, no
   t.match(result.stderr, /^boot-vm: \[8\/16\] prepare: bind 0000:01:00\.0 \[10de:1b81\] to vfio-pci: skipped \(already on vfio-pci\)$/m);
   t.match(result.stderr, /^boot-vm: logged, not run: prlimit --memlock=9663676416:9663676416 chrt -r 1 taskset -c 2-3 \(.*\); QEMU runs without them$/m);
   t.match(result.stderr, /the kernel refused IRQ 0/, 'a refused IRQ is reported, not fatal');
-  t.match(result.stderr, /^boot-vm: QEMU exited with status 0; putting the host back$/m);
+  t.match(result.stderr, /^boot-vm: SIGTERM: stopping the VM\nboot-vm: pressed the guest's power button \(ACPI\); waiting up to 120s for it to shut down \(signal again to quit QEMU at once\)$/m, 'SIGTERM presses the power button');
+  t.match(result.stderr, /^boot-vm: QEMU exited with status 0 \(the guest shut down after the ACPI power button\); putting the host back$/m);
   t.match(result.stderr, /^boot-vm: \[13\/16\] prepare: undo reserve-hugepages 2M: undone \(4096 pages given back\)$/m);
 });
 
@@ -92,7 +93,10 @@ t.test('gaming-9900k on the i9-9900k: the CPU shield is systemd commands, logged
   const { launcher } = launch('gaming-9900k', root);
   await waitForLine(launcher, RUNNING);
   t.match(launcher.stderr(), /launch: confine host tasks to CPUs 0-1,8-9 \(systemd AllowedCPUs\): done \(logged, not run: systemctl set-property --runtime init\.scope AllowedCPUs=0-1,8-9 .*; logged, not run: systemctl set-property --runtime user\.slice AllowedCPUs=0-1,8-9 /);
-  t.match(launcher.stderr(), /logged, not run: systemd-run --scope --quiet --slice=machine\.slice --unit=boot-vm-gaming-9900k prlimit --memlock=\S+ taskset -c 0-15 /);
+  t.match(launcher.stderr(), /logged, not run: systemd-run --scope --quiet --slice=machine\.slice --unit=boot-vm-gaming-9900k prlimit --memlock=\S+ \(/, 'threads mode: no taskset before QEMU');
+  t.match(launcher.stderr(), /pin QEMU's other threads .* to CPUs 0-1,8-9: done \(logged, not run: taskset -a -p -c 0-1,8-9 \d+ /);
+  t.match(launcher.stderr(), /pin each vCPU thread to its own CPU \(0→2 1→10 .*\): done \(logged, not run: taskset -p -c 2 \d+; taskset -p -c 10 \d+; /, 'each vCPU by the thread id QMP gave');
+  t.match(launcher.stderr(), /start the guest: done \(not checked: nothing was pinned on this host; the guest runs\)/);
   t.match(changes(before, snapshot(root)).join('\n'), /hugepages-1048576kB\/nr_hugepages: 0 → 16/);
   launcher.child.kill('SIGINT');
   const result = await launcher.done;
@@ -219,6 +223,42 @@ t.test('a second launch while the first runs is refused and changes nothing', as
   t.strictSame(changes(during, snapshot(root)), []);
   launcher.child.kill('SIGTERM');
   t.equal((await launcher.done).status, 0);
+});
+
+t.test('a second VM that passes a device the first holds is refused before any change, naming the first', async (t) => {
+  const root = copyHost(t, 'z77-i5-2500');
+  const { launcher } = launch('mediapc', root);
+  await waitForLine(launcher, RUNNING);
+  const during = snapshot(root);
+  const other = writeTree({ 'profiles/htpc.yaml': `extends: ${join(REPO, 'profiles/mediapc.yaml')}\n` });
+  const second = await start('boot-vm.mjs', [join(other, 'profiles/htpc.yaml'), '--sysroot', root, '--qemu-binary', FAKE_QEMU, '--qemu-version', '7.2'], { FAKE_QEMU_EXIT: '0' }).done;
+  t.equal(second.status, 1);
+  t.match(second.stderr, new RegExp(`^0000:01:00\\.0 is in use by VM mediapc \\(boot-vm pid ${launcher.child.pid}\\); stop it first \\(scripts/vm\\.mjs stop mediapc\\)$`, 'm'));
+  t.strictSame(changes(during, snapshot(root)), [], 'nothing changed, not even a journal');
+  launcher.child.kill('SIGTERM');
+  t.equal((await launcher.done).status, 0);
+  t.notOk(fileExists(join(root, 'run/boot-vm/devices')), 'the reservations went with the run');
+});
+
+t.test('a reservation left by a dead launcher is taken over', async (t) => {
+  const root = copyHost(t, 'z77-i5-2500');
+  const before = snapshot(root);
+  const { launcher } = launch('mediapc', root);
+  await waitForLine(launcher, RUNNING);
+  launcher.child.kill('SIGKILL');
+  await launcher.done;
+  const teardown = await start('scripts/teardown.mjs', ['mediapc', '--sysroot', root, '--stop']).done;
+  t.equal(teardown.status, 0, teardown.stderr);
+  // As if teardown had not released it: the reservation names the dead launcher.
+  mkdirSync(join(root, 'run/boot-vm/devices'), { recursive: true });
+  const dead = JSON.stringify({ vm: 'htpc', launcher: { pid: launcher.child.pid, start: '1' } });
+  for (const device of ['0000:01:00.0', '0000:00:14.0']) writeFileSync(join(root, `run/boot-vm/devices/${device}`), dead);
+  const again = launch('mediapc', root);
+  await waitForLine(again.launcher, RUNNING);
+  t.match(JSON.parse(readFileSync(join(root, 'run/boot-vm/devices/0000:01:00.0'), 'utf8')), { vm: 'mediapc', launcher: { pid: again.launcher.child.pid } });
+  again.launcher.child.kill('SIGTERM');
+  t.equal((await again.launcher.done).status, 0);
+  t.strictSame(changes(before, snapshot(root)), [], 'the tree is as before');
 });
 
 t.test('prepare-host then a launch: the launch keeps the prepare steps, teardown.mjs undoes them', async (t) => {
