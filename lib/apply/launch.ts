@@ -14,7 +14,7 @@ import { applyIrqAffinity } from './irq-affinity.js';
 import { pollUntil } from './poll.js';
 import { isAlive, refOf, type ProcessRef } from './processes.js';
 import { removeLeftovers } from './leftovers.js';
-import { reserveDevices } from './locks.js';
+import { reserveDevices, type DeviceReservation } from './locks.js';
 import { QmpClient } from './qmp.js';
 import { QemuStopper } from './stop.js';
 import { Pinner, startGuest } from './thread-pinning.js';
@@ -26,19 +26,33 @@ const EXIT_POLL_MS = 200;
 // Guest memory is allocated (and, with prealloc, touched) before QEMU answers on QMP: minutes for a big guest.
 const QMP_CONNECT_TIMEOUT_MS = 300_000;
 
-/** The journal to launch with: a new one, or prepare-host's, whose entries (`keep`) then outlive this run. */
-function openJournal(plan: Plan, options: SessionOptions): { journal: Journal; keep: number } {
+/**
+ * The journal to launch with (a new one, or prepare-host's, whose entries, `keep`, then outlive
+ * this run) and the reservation of the VM's devices, taken before anything changes on the host.
+ * The journal's directories come first, so that they are its to remove.
+ */
+function openJournal(plan: Plan, options: SessionOptions): { journal: Journal; keep: number; reservation: DeviceReservation } {
+  const reserve = () => reserveDevices(plan.profile, plan.devices, { sysroot: options.sysroot, io: options.io, owner: refOf(process.pid)! });
   const existing = Journal.load(journalFileOf(options.sysroot, plan.profile), options.io);
-  if (!existing) return { journal: createJournal(plan, options), keep: 0 };
+  if (!existing) {
+    const journal = createJournal(plan, options);
+    try {
+      return { journal, keep: 0, reservation: reserve() };
+    } catch (error) {
+      journal.remove();
+      throw error;
+    }
+  }
   assertNotRunning(existing, plan.profile);
   if (!isPreparedOnly(existing)) throw leftoverError(existing, plan.profile);
   if (existing.state.prepared.join() !== preparedIds(plan).join()) {
     throw new HostStateError(`prepare-host prepared this host from another version of ${plan.profile}'s plan; run scripts/teardown.mjs ${plan.profile}, then launch again`);
   }
+  const reservation = reserve();
   existing.state.launcher = refOf(process.pid)!;
   existing.state.control = plan.control;
   existing.save();
-  return { journal: existing, keep: existing.state.entries.length };
+  return { journal: existing, keep: existing.state.entries.length, reservation };
 }
 
 function pidfileOf(plan: Plan): string | undefined {
@@ -62,21 +76,8 @@ const isGuestStart = (step: Step) => step.actions.some(({ do: action }) => actio
 const binaryOf = (plan: Plan) => plan.args[plan.wrappers]?.words[0] ?? plan.argv[0]!;
 
 export async function launchVm(plan: Plan, options: LaunchOptions): Promise<LaunchResult> {
-  // This VM running already is said as such, not as its devices being busy.
-  const existing = Journal.load(journalFileOf(options.sysroot, plan.profile), options.io);
-  if (existing) assertNotRunning(existing, plan.profile);
-  // Before the journal is opened: a VM refused for a busy device leaves no trace of this run.
-  const reservation = reserveDevices(plan.profile, plan.devices, { sysroot: options.sysroot, io: options.io, owner: refOf(process.pid)! });
-  try {
-    return await launchReserved(plan, options);
-  } finally {
-    reservation.release();
-  }
-}
-
-async function launchReserved(plan: Plan, options: LaunchOptions): Promise<LaunchResult> {
   const { log } = options;
-  const { journal, keep } = openJournal(plan, options);
+  const { journal, keep, reservation } = openJournal(plan, options);
   const reused = journal.state.phases.includes('prepare');
   const stopping = new AbortController();
   let stopper: QemuStopper | undefined;
@@ -96,6 +97,7 @@ async function launchReserved(plan: Plan, options: LaunchOptions): Promise<Launc
   const context = contextOf(options, journal, stopping.signal);
   const teardown = async () => {
     const result = await undoEntries(context, reused ? keep : 0);
+    reservation.release();
     if (reused) {
       delete journal.state.launcher;
       delete journal.state.qemu;
@@ -192,6 +194,7 @@ async function launchReserved(plan: Plan, options: LaunchOptions): Promise<Launc
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    reservation.release(); // done by teardown already, unless something unforeseen threw first
   }
 }
 

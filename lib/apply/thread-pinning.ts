@@ -1,8 +1,8 @@
 /**
  * Threads-mode pinning on a QEMU started paused (-S): the thread ids come from QMP, each kind of
- * thread is pinned with taskset (and the vCPUs get chrt), every thread is read back from /proc,
- * and only then does the guest start (`cont`). A mismatch is an error: the launcher then stops
- * QEMU and undoes the launch.
+ * thread gets its CPUs (and the vCPUs their scheduler) as `taskset -p` and `chrt -p` would set
+ * them, every thread is read back from /proc, and only then does the guest start (`cont`). A
+ * mismatch is an error: the launcher then stops QEMU and undoes the launch.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { formatCpuList } from '../cpu-list.js';
@@ -64,7 +64,7 @@ function opsOf(action: PinAction, pid: number, ids: QemuThreadIds): PinOp[] {
   }
 }
 
-/** What the dry-run shows for one kind of thread, with this run's ids. */
+/** The commands the live host would run for one kind of thread: logged when the tree is another host's. */
 function commandsOf(action: PinAction, pid: number, ids: QemuThreadIds): string {
   if (action.threads === 'emulator') return `taskset -a -p -c ${formatCpuList(action.cpus)} ${pid}`;
   return opsOf(action, pid, ids).map((op) => shellLine(op).replace(' >/dev/null', '')).join('; ');
@@ -149,8 +149,8 @@ export class Pinner {
     this.#child.stdin!.on('error', () => {}); // a pinner that died early: its exit says why
     this.#exited = new Promise((resolve) => {
       this.#child.once('close', (code) => resolve(code));
-      this.#child.once('error', (error) => {
-        this.#stderr += `${error.message}\n`;
+      this.#child.once('error', (error: NodeJS.ErrnoException) => {
+        this.#stderr += error.code === 'ENOENT' ? `${this.#perl ? 'perl' : 'sh'} is not installed; pinning.mode: process needs only taskset and chrt\n` : `${error.message}\n`;
         resolve(null);
       });
     });

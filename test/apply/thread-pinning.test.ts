@@ -1,7 +1,8 @@
 // What the launch checks after pinning: every thread's CPUs and policy against the plan.
+import { spawn } from 'node:child_process';
 import t from 'tap';
-import { mismatches } from '../../lib/apply/thread-pinning.js';
-import type { ThreadState } from '../../lib/host/threads.js';
+import { mismatches, Pinner } from '../../lib/apply/thread-pinning.js';
+import { readThread, type ThreadState } from '../../lib/host/threads.js';
 
 const thread = (tid: number, name: string, allowed: number[], policy: ThreadState['policy'] = 'other', priority = 0): ThreadState => ({ tid, name, allowed, policy, priority, nice: 0, cpu: allowed[0]! });
 const ids = { vcpus: [{ index: 0, tid: 11 }, { index: 1, tid: 12 }], iothreads: [{ id: 'iothread0', tid: 13 }] };
@@ -30,4 +31,20 @@ t.test('a vCPU thread QMP named that is not in /proc is a mismatch', async (t) =
 t.test('without a scheduler, policies are not checked', async (t) => {
   const { scheduler: _, ...noScheduler } = expected;
   t.strictSame(mismatches([thread(10, 'qemu', [0, 1], 'fifo', 1), thread(11, 'CPU 0/KVM', [2], 'rr', 1), thread(12, 'CPU 1/KVM', [3])], { ...ids, iothreads: [] }, noScheduler), []);
+});
+
+t.test('the pinner sets CPUs and schedulers in order, through perl or, elsewhere, taskset and chrt', async (t) => {
+  for (const arch of ['x64', 'unknown-arch']) {
+    const sleeper = spawn('sleep', ['30']);
+    t.teardown(() => sleeper.kill());
+    const tid = sleeper.pid!;
+    const pinner = new Pinner({ PATH: process.env.PATH }, arch);
+    const result = await pinner.run([[{ tid, cpus: [0] }], [{ tid, scheduler: { policy: 'batch', priority: 0 } }]]);
+    t.strictSame(result, { finished: 2 }, arch);
+    t.match(readThread(tid, tid), { allowed: [0], policy: 'batch', priority: 0 }, `${arch}: read back from /proc`);
+    const failing = new Pinner({ PATH: process.env.PATH }, arch);
+    const refused = await failing.run([[{ tid, cpus: [1] }], [{ tid: 999_999_999, cpus: [0] }], [{ tid, cpus: [0] }]]);
+    t.equal(refused.finished, 1, `${arch}: stops at the first failure`);
+    t.match(refused.error, /999999999/, `${arch}: and says which thread`);
+  }
 });
