@@ -1,7 +1,8 @@
 /**
  * The whole command line, in one fixed order (as libvirt's qemuBuildCommandLine): wrappers,
- * binary, identity, machine, CPU, memory, firmware, clock, power, devices, display, control,
- * start paused (threads-mode pinning), then the profile's verbatim extra arguments.
+ * binary, identity, machine, CPU, memory, firmware, clock, power, devices (IO threads just before
+ * the disks that use them), display, control, start paused (threads-mode pinning), then the
+ * profile's verbatim extra arguments.
  */
 import { arg, type Arg, type BuildInput } from './arg.js';
 import { checkBootIndexes } from './boot-order.js';
@@ -11,6 +12,7 @@ import { buildCpu, buildSmp } from './cpu.js';
 import { buildDisks } from './disk.js';
 import { buildDisplay } from './display.js';
 import { buildFirmware } from './firmware.js';
+import { buildIothreads } from './iothreads.js';
 import { buildMachine } from './machine.js';
 import { buildMemory, chooseMemoryBackend } from './memory.js';
 import { buildNetwork } from './net.js';
@@ -40,6 +42,7 @@ export function buildCommand(input: BuildInput, binaryNote: string): Command {
     ...buildClock(input),
     ...buildPower(input),
     ...buildPassthrough(input),
+    ...buildIothreads(input),
     ...buildDisks(input),
     ...buildNetwork(input),
     ...buildDisplay(input),
