@@ -8,7 +8,7 @@ import type { Sysroot } from '../host/sysroot.js';
 import type { LoadedProfile } from '../profile/load.js';
 import type { Arg } from '../qemu/arg.js';
 import { buildCommand } from '../qemu/command.js';
-import { defaultPidfile, defaultQmpSocket } from '../qemu/control.js';
+import { controlPaths } from '../qemu/control.js';
 import { formatQemuVersion, type QemuVersion } from '../qemu/version.js';
 import { noteAutoPinning, resolveAutoPinning } from './auto-pinning.js';
 import { Collector } from './diagnostics.js';
@@ -107,7 +107,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
     sysroot: sysroot.root,
     steps,
     args,
-    control: { pidfile: profile.pidfile ?? defaultPidfile(loaded.name), qmp: profile.qmp ?? defaultQmpSocket(loaded.name) },
+    control: controlPaths(loaded.name, profile),
     wrappers: wrappers.length,
     keyOrigins,
     warnings: diagnostics.warnings.sort(byLocation),

@@ -283,6 +283,7 @@ const host = mapping({
   sysctl: v.optional(sysctls()),
   writebackCpus: v.optional(cpuList()),
   steps: v.optional(v.array(userStep, 'expected a list of steps'), []),
+  runAs: v.optional(v.pipe(v.string('expected a user name'), v.regex(/^[A-Za-z_][A-Za-z0-9._-]{0,31}$/, 'expected a user name like qemu'))),
 });
 
 export const profileSchema = mapping({

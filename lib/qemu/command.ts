@@ -1,8 +1,8 @@
 /**
  * The whole command line, in one fixed order (as libvirt's qemuBuildCommandLine): wrappers,
  * binary, identity, machine, CPU, memory, firmware, clock, power, devices (IO threads just before
- * the disks that use them), display, control, start paused (threads-mode pinning), then the
- * profile's verbatim extra arguments.
+ * the disks that use them), display, control, the user QEMU runs as, start paused (threads-mode
+ * pinning), then the profile's verbatim extra arguments.
  */
 import { arg, type Arg, type BuildInput } from './arg.js';
 import { checkBootIndexes } from './boot-order.js';
@@ -19,6 +19,7 @@ import { buildNetwork } from './net.js';
 import { buildPassthrough } from './pcie.js';
 import { buildStartPaused, buildWrappers } from './pinning.js';
 import { buildPower } from './power.js';
+import { buildRunAs } from './run-as.js';
 
 export interface Command {
   /** `chrt`, `taskset`: the programs that exec QEMU. */
@@ -47,6 +48,7 @@ export function buildCommand(input: BuildInput, binaryNote: string): Command {
     ...buildNetwork(input),
     ...buildDisplay(input),
     ...buildControl(input),
+    ...buildRunAs(input),
     ...buildStartPaused(input),
     ...buildExtraArgs(input),
   ];
