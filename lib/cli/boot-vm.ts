@@ -31,6 +31,8 @@ Boots the VM a profile describes: applies the host steps in order (journaled in
                          instead of running them, and runs only the QEMU binary
       --qemu-version X.Y plan for this QEMU version instead of asking the binary
       --qemu-binary PATH use this QEMU binary instead of the profile's qemu.binary
+      --reset-nvram      make the UEFI variable store (firmware.vars) again from its template:
+                         the guest's UEFI settings (boot entries, Secure Boot keys) are lost
   -h, --help             show this help
 
 Ctrl-C or SIGTERM stops QEMU (a second one kills it); the host is put back either way.
@@ -50,6 +52,7 @@ export interface BootVmOptions {
   sysroot?: string;
   qemuVersion?: string;
   qemuBinary?: string;
+  resetNvram?: boolean;
 }
 
 export interface BootVmResult {

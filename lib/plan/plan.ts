@@ -18,6 +18,7 @@ import { resolveMemoryPath } from './memory-path.js';
 import { chooseQemuVersion, type QemuProbe } from './qemu-version.js';
 import type { Step } from './step.js';
 import { buildSteps } from './steps/index.js';
+import { resolveRunAs } from './steps/run-as.js';
 
 export interface Plan {
   /** The VM's name (the profile's file name). */
@@ -59,6 +60,8 @@ export interface PlanOptions {
   qemuBinary?: string;
   /** Asks the binary its version when neither `qemuVersion` nor the profile gives one. */
   probeQemuVersion: QemuProbe;
+  /** `--reset-nvram`: make the UEFI variable store again from its template. */
+  resetNvram?: boolean;
 }
 
 /** Builds the plan; throws `InputError` with every problem found when the profile cannot run here. */
@@ -76,8 +79,18 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
   const memoryPath = resolveMemoryPath(profile, sysroot);
   // The mount step mounts it when host preparation is on; otherwise the user has to.
   if (memoryPath?.warning && !profile.host.hugepages) diagnostics.warn(profile.memory.path ? 'memory.path' : 'memory.hugepages', memoryPath.warning);
-  const steps = buildSteps({ name: loaded.name, profile, sysroot, report, ...(memoryPath ? { memoryPath } : {}) });
   const firmware = resolveFirmware(loaded.name, profile, version, sysroot, report, diagnostics);
+  const runAs = resolveRunAs(profile, sysroot, report);
+  const steps = buildSteps({
+    name: loaded.name,
+    profile,
+    sysroot,
+    report,
+    ...(memoryPath ? { memoryPath } : {}),
+    ...(firmware ? { firmware } : {}),
+    ...(runAs ? { runAs } : {}),
+    ...(options.resetNvram ? { resetNvram: true } : {}),
+  });
   const { wrappers, qemu } = buildCommand(
     {
       name: loaded.name,

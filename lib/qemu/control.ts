@@ -1,8 +1,8 @@
 /** How boot-vm and the user reach the running QEMU: its name, pidfile, QMP socket and daemon mode. */
+import { dirname } from 'node:path';
+import type { Profile } from '../profile/schema.js';
 import { arg, type Arg, type BuildInput } from './arg.js';
 import { formatProps } from './props.js';
-
-import type { Profile } from '../profile/schema.js';
 
 export const defaultPidfile = (name: string) => `/run/boot-vm/${name}.pid`;
 export const defaultQmpSocket = (name: string) => `/run/boot-vm/${name}.qmp`;
@@ -32,7 +32,30 @@ export function buildIdentity({ name }: BuildInput): Arg[] {
   ];
 }
 
-export function buildControl({ name, profile }: BuildInput): Arg[] {
+/**
+ * With host.runAs, the pidfile's and the socket's directories are given to that user for the run:
+ * each must be one of their own, not the journals' (root's) or a shared one such as /run. Why
+ * `dir` cannot be given, or undefined when it can.
+ */
+export function runAsDirProblem(dir: string): string | undefined {
+  if (dir === '/run/boot-vm') return "it holds the journals, which stay root's";
+  if (dirname(dir) === '/') return 'it is shared';
+  return undefined;
+}
+
+function checkRunAsDirs({ profile, diagnostics }: BuildInput): void {
+  const user = profile.host.runAs;
+  if (user === undefined) return;
+  for (const key of ['pidfile', 'qmp'] as const) {
+    const path = profile[key];
+    const problem = path === undefined ? undefined : runAsDirProblem(dirname(path));
+    if (problem) diagnostics.error(key, `with host.runAs, ${dirname(path!)} would be given to ${user} for the run, and ${problem}; put ${key === 'pidfile' ? 'the pidfile' : 'the socket'} in a directory of its own, or leave ${key} out (then it goes in /run/boot-vm/<name>/)`);
+  }
+}
+
+export function buildControl(input: BuildInput): Arg[] {
+  const { name, profile } = input;
+  checkRunAsDirs(input);
   const { pidfile, qmp } = controlPaths(name, profile);
   const where = profile.host.runAs === undefined ? 'default' : `default with host.runAs (${runDir(name)} is given to ${profile.host.runAs} for the run)`;
   // -chardev with path= (not -qmp unix:PATH) keeps a path containing '=' from being read as a key.

@@ -26,6 +26,21 @@ t.test('with host.runAs, the pidfile and QMP socket default to the VM\'s own dir
   ]);
 });
 
+t.test('with host.runAs, a given pidfile or socket needs a directory of its own: not the journals\', not a shared one', async (t) => {
+  const errorsOf = (data: Record<string, unknown>) => {
+    const input = buildInput({ host: { runAs: 'qemu' }, ...data });
+    buildControl(input);
+    return input.diagnostics.errors;
+  };
+  t.strictSame(errorsOf({ pidfile: '/run/boot-vm/vm.pid' }), [{ key: 'pidfile', message: "with host.runAs, /run/boot-vm would be given to qemu for the run, and it holds the journals, which stay root's; put the pidfile in a directory of its own, or leave pidfile out (then it goes in /run/boot-vm/<name>/)" }]);
+  t.strictSame(errorsOf({ qmp: '/run/vm.qmp' }), [{ key: 'qmp', message: 'with host.runAs, /run would be given to qemu for the run, and it is shared; put the socket in a directory of its own, or leave qmp out (then it goes in /run/boot-vm/<name>/)' }]);
+  t.strictSame(errorsOf({ qmp: '/vm.qmp' }).map((error) => error.key), ['qmp'], 'the root directory too');
+  t.strictSame(errorsOf({ pidfile: '/run/vms/vm.pid', qmp: '/run/boot-vm/vm/qmp.sock' }), [], 'directories of their own');
+  const without = buildInput({ pidfile: '/run/boot-vm/vm.pid' });
+  buildControl(without);
+  t.strictSame(without.diagnostics.errors, [], 'without host.runAs, anywhere');
+});
+
 t.test('controlPaths decides for the argv and the plan alike', async (t) => {
   const memory = { size: '1G' };
   t.strictSame(controlPaths('vm', profileOf({ memory })), { pidfile: '/run/boot-vm/vm.pid', qmp: '/run/boot-vm/vm.qmp' });
