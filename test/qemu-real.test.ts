@@ -78,6 +78,13 @@ if (!qemuUnavailable(t, ROM)) {
           }
         }
 
+        const runAs = stand.argv.findIndex((word) => word === '-runas' || word === '-run-with');
+        if (runAs >= 0) {
+          const pid = readFileSync(stand.pidfile, 'utf8').trim();
+          const uid = spawnSync('id', ['-u', stand.argv[runAs + 1]!.replace(/^user=/, '')], { encoding: 'utf8' }).stdout.trim();
+          t.match(readFileSync(`/proc/${pid}/status`, 'utf8'), new RegExp(`^Uid:\\t${uid}\\t${uid}\\t`, 'm'), `QEMU runs as uid ${uid}`);
+        }
+
         const blocks = await qmp.execute<{ device: string; inserted?: unknown }[]>('query-block');
         const attached = blocks.filter((block) => block.inserted).map((block) => block.device);
         for (const [, value] of pairs.filter(([o, v]) => o === '-drive' && v!.includes('if=none'))) {
