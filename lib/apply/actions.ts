@@ -31,8 +31,7 @@ const notLive = (sysroot: Sysroot) => `${sysroot.root} is not the live host`;
  * in a fake tree when this process is root; otherwise the change is logged, as commands are.
  */
 const mayChown = (sysroot: Sysroot) => sysroot.isLive || process.getuid?.() === 0;
-const chownWords = (owner: Owner, file: string) => `chown ${owner.user}:${owner.gid} ${file}`;
-const notChowned = (sysroot: Sysroot, owner: Owner, file: string) => `logged, not run: ${chownWords(owner, file)} (${notLive(sysroot)} and boot-vm is not root)`;
+const notChowned = (sysroot: Sysroot, owner: Owner, file: string) => `logged, not run: chown ${owner.user}:${owner.gid} ${file} (${notLive(sysroot)} and boot-vm is not root)`;
 
 function readValue({ io, sysroot }: ApplyContext, path: string): string {
   try {

@@ -1,8 +1,7 @@
 import type { Sysroot } from './sysroot.js';
 
-/** A user as `/etc/passwd` lists it: the ids `host.runAs` gives QEMU's files to. */
-export interface HostUser {
-  name: string;
+/** A user's ids as `/etc/passwd` lists them: what `host.runAs` gives QEMU's files to. */
+export interface UserIds {
   uid: number;
   /** The user's primary group, from the passwd line's gid. */
   gid: number;
@@ -12,13 +11,13 @@ export interface HostUser {
  * The user named `name` in the host's `/etc/passwd`, or undefined when it has none. Users from
  * other NSS sources (LDAP, systemd's dynamic users) are not there: QEMU's user is a local one.
  */
-export function readUser(sysroot: Sysroot, name: string): HostUser | undefined {
+export function readUser(sysroot: Sysroot, name: string): UserIds | undefined {
   for (const line of (sysroot.readText('/etc/passwd') ?? '').split('\n')) {
     const fields = line.split(':');
     if (fields[0] !== name || fields.length < 4) continue;
     const uid = Number(fields[2]);
     const gid = Number(fields[3]);
-    if (fields[2] !== '' && fields[3] !== '' && Number.isInteger(uid) && Number.isInteger(gid)) return { name, uid, gid };
+    if (fields[2] !== '' && fields[3] !== '' && Number.isInteger(uid) && Number.isInteger(gid)) return { uid, gid };
   }
   return undefined;
 }

@@ -1,5 +1,5 @@
 /** How boot-vm and the user reach the running QEMU: its name, pidfile, QMP socket and daemon mode. */
-import { dirname } from 'node:path';
+import { dirname, normalize } from 'node:path';
 import type { Profile } from '../profile/schema.js';
 import { arg, type Arg, type BuildInput } from './arg.js';
 import { formatProps } from './props.js';
@@ -38,14 +38,19 @@ export function buildIdentity({ name }: BuildInput): Arg[] {
  * `dir` cannot be given, or undefined when it can.
  */
 export function runAsDirProblem(dir: string): string | undefined {
-  if (dir === '/run/boot-vm') return "it holds the journals, which stay root's";
-  if (dirname(dir) === '/') return 'it is shared';
+  const real = normalize(dir);
+  if (real === '/run/boot-vm') return "it holds the journals, which stay root's";
+  if (dirname(real) === '/') return 'it is shared';
   return undefined;
 }
 
-function checkRunAsDirs({ profile, diagnostics }: BuildInput): void {
+function checkRunAsDirs({ name, profile, diagnostics }: BuildInput): void {
   const user = profile.host.runAs;
   if (user === undefined) return;
+  // A profile file named `...yaml` would make `..` the VM's own directory.
+  if ((profile.pidfile === undefined || profile.qmp === undefined) && (name === '' || normalize(runDir(name)) !== runDir(name))) {
+    diagnostics.error('host.runAs', `the VM's name "${name}" (its profile's file name) names no directory of its own under /run/boot-vm; rename the profile file`);
+  }
   for (const key of ['pidfile', 'qmp'] as const) {
     const path = profile[key];
     const problem = path === undefined ? undefined : runAsDirProblem(dirname(path));

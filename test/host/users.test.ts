@@ -6,9 +6,9 @@ const PASSWD = ['root:x:0:0:root:/root:/bin/bash', '# a comment', '', 'libvirt-q
 
 t.test('a user and its primary group, from /etc/passwd', async (t) => {
   const sysroot = sysrootOf(t, { 'etc/passwd': PASSWD });
-  t.strictSame(readUser(sysroot, 'libvirt-qemu'), { name: 'libvirt-qemu', uid: 64055, gid: 108 });
-  t.strictSame(readUser(sysroot, 'nobody'), { name: 'nobody', uid: 65534, gid: 65534 });
-  t.strictSame(readUser(sysroot, 'root'), { name: 'root', uid: 0, gid: 0 });
+  t.strictSame(readUser(sysroot, 'libvirt-qemu'), { uid: 64055, gid: 108 });
+  t.strictSame(readUser(sysroot, 'nobody'), { uid: 65534, gid: 65534 });
+  t.strictSame(readUser(sysroot, 'root'), { uid: 0, gid: 0 });
 });
 
 t.test('no such user, a line without ids, or no /etc/passwd: none', async (t) => {

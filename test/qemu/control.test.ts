@@ -36,6 +36,9 @@ t.test('with host.runAs, a given pidfile or socket needs a directory of its own:
   t.strictSame(errorsOf({ qmp: '/run/vm.qmp' }), [{ key: 'qmp', message: 'with host.runAs, /run would be given to qemu for the run, and it is shared; put the socket in a directory of its own, or leave qmp out (then it goes in /run/boot-vm/<name>/)' }]);
   t.strictSame(errorsOf({ qmp: '/vm.qmp' }).map((error) => error.key), ['qmp'], 'the root directory too');
   t.strictSame(errorsOf({ pidfile: '/run/vms/vm.pid', qmp: '/run/boot-vm/vm/qmp.sock' }), [], 'directories of their own');
+  const dots = buildInput({ host: { runAs: 'qemu' } }, { name: '..' });
+  buildControl(dots);
+  t.strictSame(dots.diagnostics.errors, [{ key: 'host.runAs', message: 'the VM\'s name ".." (its profile\'s file name) names no directory of its own under /run/boot-vm; rename the profile file' }], 'a profile file named ...yaml');
   const without = buildInput({ pidfile: '/run/boot-vm/vm.pid' });
   buildControl(without);
   t.strictSame(without.diagnostics.errors, [], 'without host.runAs, anywhere');

@@ -19,9 +19,9 @@ import type { StepContext } from './context.js';
 export function resolveRunAs(profile: Profile, sysroot: Sysroot, report: Report): Owner | undefined {
   const user = profile.host.runAs;
   if (user === undefined) return undefined;
-  const found = readUser(sysroot, user);
-  if (!found) report('host.runAs', `no user ${user} in ${sysroot.path('/etc/passwd')}`);
-  return found && { user, uid: found.uid, gid: found.gid };
+  const ids = readUser(sysroot, user);
+  if (!ids) report('host.runAs', `no user ${user} in ${sysroot.path('/etc/passwd')}`);
+  return ids && { user, ...ids };
 }
 
 const give = (path: string, owner: Owner): StepAction => ({ do: { kind: 'chown', path, owner }, undo: [{ kind: 'restore-owner', path }] });

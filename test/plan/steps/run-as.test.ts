@@ -64,6 +64,8 @@ t.test("the profile's own pidfile and QMP directories are given to the user as t
   const journals = contextOf({ pidfile: '/run/boot-vm/vm.pid' });
   t.strictSame(planRunAs(journals.context)[0]!.actions!.map((action) => action.do.kind), ['mkdir', 'chown'], '/run/boot-vm is never given away (the command line reports it)');
   t.strictSame(journals.reports, []);
+  const dots = contextOf({});
+  t.strictSame(planRunAs({ ...dots.context, name: '..' })[0]!.actions!.map((action) => action.do.kind), [], "nor is /run, through a VM named '..'");
   const mixed = contextOf({ pidfile: '/run/boot-vm/vm/x.pid' });
   t.strictSame(planRunAs(mixed.context)[0]!.actions!.map((action) => `${action.do.kind} ${'path' in action.do ? action.do.path : ''}`), ['mkdir /run/boot-vm/vm', 'chown /run/boot-vm/vm'], 'a given path in the VM\'s own directory: made once');
 });
