@@ -4,7 +4,7 @@ import { loadLib } from './load-lib.mjs';
 
 const { minimist, runCli, unknownOption, bootVm, BOOT_VM_USAGE, UsageError } = await loadLib('cli/boot-vm.bundle.js');
 
-const OPTIONS = { boolean: ['dry-run', 'json', 'explain', 'quiet', 'help'], string: ['sysroot', 'qemu-version', 'qemu-binary', 'stop-timeout'], alias: { n: 'dry-run', q: 'quiet', h: 'help' } };
+const OPTIONS = { boolean: ['dry-run', 'json', 'explain', 'quiet', 'reset-nvram', 'help'], string: ['sysroot', 'qemu-version', 'qemu-binary', 'stop-timeout'], alias: { n: 'dry-run', q: 'quiet', h: 'help' } };
 
 await runCli('boot-vm', async () => {
   const args = minimist(process.argv.slice(2), { ...OPTIONS, unknown: (arg) => unknownOption(arg, OPTIONS) });
@@ -25,6 +25,7 @@ await runCli('boot-vm', async () => {
       qemuVersion: args['qemu-version'],
       qemuBinary: args['qemu-binary'],
       stopTimeout: args['stop-timeout'],
+      resetNvram: args['reset-nvram'],
     },
     process.cwd(),
     process.env,

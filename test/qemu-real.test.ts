@@ -68,6 +68,23 @@ if (!qemuUnavailable(t, ROM)) {
           t.equal(await qmp.execute('qom-get', { path: `/machine/peripheral/${id}`, property: 'addr' }), fn, `${id} is function ${fn}`);
         }
 
+        const iothreads = pairs.filter(([o, v]) => o === '-object' && v!.startsWith('iothread,')).map(([, v]) => new Map(splitProps(v!).props).get('id')!);
+        if (iothreads.length > 0) {
+          const running = await qmp.execute<{ id: string }[]>('query-iothreads');
+          t.strictSame(running.map(({ id }) => id).sort(), iothreads.sort(), 'the IO threads as planned');
+          for (const [, value] of pairs.filter(([o, v]) => o === '-device' && v!.includes('iothread='))) {
+            const props = new Map(splitProps(value!).props);
+            t.equal(await qmp.execute('qom-get', { path: `/machine/peripheral/${props.get('id')}`, property: 'iothread' }), `/objects/${props.get('iothread')}`, `${props.get('id')} runs its IO in ${props.get('iothread')}`);
+          }
+        }
+
+        const runAs = stand.argv.findIndex((word) => word === '-runas' || word === '-run-with');
+        if (runAs >= 0) {
+          const pid = readFileSync(stand.pidfile, 'utf8').trim();
+          const uid = spawnSync('id', ['-u', stand.argv[runAs + 1]!.replace(/^user=/, '')], { encoding: 'utf8' }).stdout.trim();
+          t.match(readFileSync(`/proc/${pid}/status`, 'utf8'), new RegExp(`^Uid:\\t${uid}\\t${uid}\\t`, 'm'), `QEMU runs as uid ${uid}`);
+        }
+
         const blocks = await qmp.execute<{ device: string; inserted?: unknown }[]>('query-block');
         const attached = blocks.filter((block) => block.inserted).map((block) => block.device);
         for (const [, value] of pairs.filter(([o, v]) => o === '-drive' && v!.includes('if=none'))) {

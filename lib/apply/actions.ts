@@ -2,8 +2,8 @@
 import { basename, dirname } from 'node:path';
 import type { Sysroot } from '../host/sysroot.js';
 import { restoredText } from '../plan/render-steps.js';
-import type { Action, Step, StepAction } from '../plan/step.js';
-import { describeError, type HostIo } from './host-io.js';
+import type { Action, Owner, Step, StepAction } from '../plan/step.js';
+import { describeError, type FileOwner, type HostIo } from './host-io.js';
 import type { Journal, JournalEntry } from './journal.js';
 import type { Logger } from './log.js';
 import { pollUntil } from './poll.js';
@@ -25,6 +25,13 @@ export interface ApplyContext {
 
 /** On a sysroot other than `/`, commands and kernel reactions belong to another host: logged, not run. */
 const notLive = (sysroot: Sysroot) => `${sysroot.root} is not the live host`;
+
+/**
+ * Whether files may be given to another user: on the live host (where boot-vm runs as root), or
+ * in a fake tree when this process is root; otherwise the change is logged, as commands are.
+ */
+const mayChown = (sysroot: Sysroot) => sysroot.isLive || process.getuid?.() === 0;
+const notChowned = (sysroot: Sysroot, owner: Owner, file: string) => `logged, not run: chown ${owner.user}:${owner.gid} ${file} (${notLive(sysroot)} and boot-vm is not root)`;
 
 function readValue({ io, sysroot }: ApplyContext, path: string): string {
   try {
@@ -78,12 +85,38 @@ export async function doAction(step: Step, { do: action, undo }: StepAction, con
       if (undo.length > 0) journal.record(entry());
       return [];
     case 'mkdir': {
-      // Each directory made is journaled, parents included, and removed innermost first.
+      // Each directory made is journaled, parents included, and removed innermost first: the one
+      // asked for by the step's own undo (which may clear it first), its parents by rmdir.
       const made: string[] = [];
       for (let dir = action.path; dir !== '/' && !io.exists(sysroot.path(dir)); dir = dirname(dir)) made.push(dir);
       if (made.length === 0) return [];
-      journal.record(entry({ undo: made.map((path) => ({ kind: 'rmdir' as const, path })) }));
+      journal.record(entry({ undo: made.flatMap((path): Action[] => (path === action.path && undo.length > 0 ? undo : [{ kind: 'rmdir', path }])) }));
       io.mkdir(sysroot.path(action.path));
+      return [];
+    }
+    case 'copy-file': {
+      const [from, to] = [sysroot.path(action.from), sysroot.path(action.to)];
+      const chown = action.owner !== undefined && mayChown(sysroot);
+      try {
+        io.mkdir(dirname(to));
+        io.copy(from, to, action.mode, chown ? action.owner : undefined);
+      } catch (error) {
+        throw new ActionError(`copying ${from} to ${to}: ${describeError(error)}`);
+      }
+      return action.owner && !chown ? [notChowned(sysroot, action.owner, to)] : [];
+    }
+    case 'chown': {
+      const file = sysroot.path(action.path);
+      if (!mayChown(sysroot)) return [notChowned(sysroot, action.owner, file)];
+      let owner: FileOwner;
+      try {
+        owner = io.stat(file);
+        io.chown(file, action.owner.uid, action.owner.gid);
+      } catch (error) {
+        throw new ActionError(`giving ${file} to ${action.owner.user}: ${describeError(error)}`);
+      }
+      // Journaled once done: a refused chown leaves nothing to give back.
+      journal.record(entry({ path: action.path, owner }));
       return [];
     }
     case 'wait-driver': {
@@ -135,6 +168,23 @@ export async function undoAction(action: Action, entry: JournalEntry, context: A
     case 'rmdir':
       if (io.exists(sysroot.path(action.path))) io.rmdir(sysroot.path(action.path));
       return [];
+    case 'remove-dir':
+      io.removeTree(sysroot.path(action.path));
+      return [];
+    case 'restore-owner': {
+      const file = sysroot.path(action.path);
+      const owner = entry.owner;
+      // A /dev/vfio node goes with its group's last device: nothing to give back then.
+      if (owner === undefined || !io.exists(file)) return [];
+      try {
+        io.chown(file, owner.uid, owner.gid);
+        // chown clears the set-id bits; the old mode puts them back.
+        io.chmod(file, owner.mode);
+      } catch (error) {
+        throw new ActionError(`giving ${file} back to ${owner.uid}:${owner.gid}: ${describeError(error)}`);
+      }
+      return [];
+    }
     case 'release-hugepages': {
       const added = entry.added ?? 0;
       if (added === 0) return [];

@@ -2,7 +2,7 @@
  * File operations on the host, the only way apply code touches /sys, /proc and /run. Paths are
  * already under the sysroot. Tests hand in their own to make the kernel answer as it would.
  */
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, fchmodSync, fchownSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface HostIo {
@@ -18,6 +18,46 @@ export interface HostIo {
   remove(path: string): void;
   /** Creates a file holding `text` unless `path` exists (false then), never seen partly written; its directory must exist. */
   createExclusive(path: string, text: string): boolean;
+  /** Removes a directory and everything in it. */
+  removeTree(path: string): void;
+  /** Owner and permission bits (`mode & 0o7777`). */
+  stat(path: string): FileOwner;
+  chown(path: string, uid: number, gid: number): void;
+  chmod(path: string, mode: number): void;
+  /** Copies a file durably: a temporary file beside `to` gets the bytes, `mode` and owner, then takes the name. */
+  copy(from: string, to: string, mode: number, owner?: { uid: number; gid: number }): void;
+}
+
+export interface FileOwner {
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+/** Writes `data` to the new file `temporary` with `mode` (and owner), fsynced, then renames it to `to` and fsyncs the directory. */
+function writeDurably(temporary: string, to: string, data: Buffer, mode: number, owner?: { uid: number; gid: number }): void {
+  const fd = openSync(temporary, 'w', mode);
+  try {
+    try {
+      // The mode given to open is masked by the umask; set it exactly.
+      fchmodSync(fd, mode);
+      if (owner) fchownSync(fd, owner.uid, owner.gid);
+      for (let written = 0; written < data.length; ) written += writeSync(fd, data, written);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, to);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+  const dir = openSync(dirname(to), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
 }
 
 export const nodeHostIo: HostIo = {
@@ -42,26 +82,7 @@ export const nodeHostIo: HostIo = {
   rmdir: (path) => rmdirSync(path),
   replace(path, text) {
     mkdirSync(dirname(path), { recursive: true });
-    const temporary = `${path}.${process.pid}.tmp`;
-    const fd = openSync(temporary, 'w', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      renameSync(temporary, path);
-    } catch (error) {
-      rmSync(temporary, { force: true });
-      throw error;
-    }
-    const dir = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
-    }
+    writeDurably(`${path}.${process.pid}.tmp`, path, Buffer.from(text), 0o600);
   },
   remove: (path) => rmSync(path, { force: true }),
   createExclusive(path, text) {
@@ -78,6 +99,14 @@ export const nodeHostIo: HostIo = {
       rmSync(temporary, { force: true });
     }
   },
+  removeTree: (path) => rmSync(path, { recursive: true, force: true }),
+  stat(path) {
+    const { uid, gid, mode } = statSync(path);
+    return { uid, gid, mode: mode & 0o7777 };
+  },
+  chown: (path, uid, gid) => chownSync(path, uid, gid),
+  chmod: (path, mode) => chmodSync(path, mode),
+  copy: (from, to, mode, owner) => writeDurably(`${to}.${process.pid}.tmp`, to, readFileSync(from), mode, owner),
 };
 
 /** `EIO: i/o error, write` → `EIO (i/o error)`: the kernel's answer without Node's wording. */

@@ -6,7 +6,7 @@
 import { BootVmError } from '../errors.js';
 import type { Control } from '../plan/plan.js';
 import type { Action, Phase } from '../plan/step.js';
-import type { HostIo } from './host-io.js';
+import type { FileOwner, HostIo } from './host-io.js';
 import type { ProcessRef } from './processes.js';
 
 export interface JournalEntry {
@@ -23,6 +23,8 @@ export interface JournalEntry {
   added?: number;
   /** Old smp_affinity_list of each IRQ an affinity step changed. */
   irqs?: Record<string, string>;
+  /** The owner and mode a `chown` changed (its `path` is the file's). */
+  owner?: FileOwner;
 }
 
 export interface JournalState {

@@ -61,5 +61,9 @@ export function createJournal(plan: Plan, options: SessionOptions): Journal {
   return journal;
 }
 
-/** The prepare steps that change something, by id: what a journal's `prepared` is compared with. */
-export const preparedIds = (plan: Plan) => plan.steps.filter((step) => step.phase === 'prepare' && !step.skip).map((step) => step.id);
+/**
+ * The prepare steps that leave something to undo, by id: what a journal's `prepared` is compared
+ * with. A step with nothing to undo (modprobe, the NVRAM copy) is not needed again once done,
+ * so a later plan skips it or leaves it out; it must not make the plans differ.
+ */
+export const preparedIds = (plan: Plan) => plan.steps.filter((step) => step.phase === 'prepare' && !step.skip && step.actions.some((action) => action.undo.length > 0)).map((step) => step.id);

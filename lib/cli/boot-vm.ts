@@ -34,6 +34,8 @@ Boots the VM a profile describes: applies the host steps in order (journaled in
       --qemu-binary PATH use this QEMU binary instead of the profile's qemu.binary
       --stop-timeout S   on Ctrl-C or SIGTERM, give the guest S seconds to shut down after
                          the ACPI power button before QEMU quits (default 120)
+      --reset-nvram      make the UEFI variable store (firmware.vars) again from its template:
+                         the guest's UEFI settings (boot entries, Secure Boot keys) are lost
   -h, --help             show this help
 
 Ctrl-C or SIGTERM presses the guest's power button and waits for it to shut down; a second
@@ -57,6 +59,7 @@ export interface BootVmOptions {
   qemuBinary?: string;
   /** Seconds the guest has to shut down on Ctrl-C or SIGTERM. */
   stopTimeout?: string;
+  resetNvram?: boolean;
 }
 
 export interface BootVmResult {

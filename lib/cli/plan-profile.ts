@@ -15,6 +15,8 @@ export interface PlanArgs {
   strict: boolean;
   /** QEMU is about to run: its version must come from the binary when not given. */
   launching: boolean;
+  /** `--reset-nvram`. */
+  resetNvram?: boolean;
 }
 
 export interface PlannedProfile {
@@ -39,6 +41,7 @@ export function planProfile(args: PlanArgs, cwd: string, env: NodeJS.ProcessEnv)
     probeQemuVersion: (binary) => detectQemuVersion(binary, env),
     ...(qemuVersion ? { qemuVersion } : {}),
     ...(args.qemuBinary ? { qemuBinary: args.qemuBinary } : {}),
+    ...(args.resetNvram ? { resetNvram: true } : {}),
   });
   return { plan, sysroot, warnings: plan.warnings.map((warning) => `warning: ${formatProblem(warning)}`) };
 }

@@ -50,10 +50,8 @@ export function resolveFirmware(
   }
   if (!sysroot.exists(code)) report('firmware.code', `${code} does not exist on this host`);
   if (varsTemplate !== undefined && !sysroot.exists(varsTemplate)) report('firmware.varsTemplate', `${varsTemplate} does not exist on this host`);
+  // A missing variable store is made from the template by the nvram step.
   const vars = firmware.vars ?? defaultVarsPath(name);
-  if (!sysroot.exists(vars)) {
-    diagnostics.warn('firmware.vars', `${vars} does not exist yet: copy ${varsTemplate ?? 'the variable store template'} there before the first launch`);
-  }
   const smm = firmware.secureBoot || (described?.features.includes('requires-smm') ?? false);
   return { code, vars, varsTemplate: varsTemplate ?? '', secureBoot: firmware.secureBoot, smm, source };
 }

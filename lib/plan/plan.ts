@@ -9,7 +9,7 @@ import { formatPciAddress, parsePciAddress } from '../pci-address.js';
 import type { LoadedProfile } from '../profile/load.js';
 import type { Arg } from '../qemu/arg.js';
 import { buildCommand } from '../qemu/command.js';
-import { defaultPidfile, defaultQmpSocket } from '../qemu/control.js';
+import { controlPaths } from '../qemu/control.js';
 import { formatQemuVersion, type QemuVersion } from '../qemu/version.js';
 import { noteAutoPinning, resolveAutoPinning } from './auto-pinning.js';
 import { Collector } from './diagnostics.js';
@@ -19,6 +19,7 @@ import { resolveMemoryPath } from './memory-path.js';
 import { chooseQemuVersion, type QemuProbe } from './qemu-version.js';
 import type { Step } from './step.js';
 import { buildSteps } from './steps/index.js';
+import { resolveRunAs } from './steps/run-as.js';
 
 export interface Plan {
   /** The VM's name (the profile's file name). */
@@ -62,6 +63,8 @@ export interface PlanOptions {
   qemuBinary?: string;
   /** Asks the binary its version when neither `qemuVersion` nor the profile gives one. */
   probeQemuVersion: QemuProbe;
+  /** `--reset-nvram`: make the UEFI variable store again from its template. */
+  resetNvram?: boolean;
 }
 
 /** Builds the plan; throws `InputError` with every problem found when the profile cannot run here. */
@@ -79,8 +82,18 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
   const memoryPath = resolveMemoryPath(profile, sysroot);
   // The mount step mounts it when host preparation is on; otherwise the user has to.
   if (memoryPath?.warning && !profile.host.hugepages) diagnostics.warn(profile.memory.path ? 'memory.path' : 'memory.hugepages', memoryPath.warning);
-  const steps = buildSteps({ name: loaded.name, profile, sysroot, report, ...(memoryPath ? { memoryPath } : {}) });
   const firmware = resolveFirmware(loaded.name, profile, version, sysroot, report, diagnostics);
+  const runAs = resolveRunAs(profile, sysroot, report);
+  const steps = buildSteps({
+    name: loaded.name,
+    profile,
+    sysroot,
+    report,
+    ...(memoryPath ? { memoryPath } : {}),
+    ...(firmware ? { firmware } : {}),
+    ...(runAs ? { runAs } : {}),
+    ...(options.resetNvram ? { resetNvram: true } : {}),
+  });
   const { wrappers, qemu } = buildCommand(
     {
       name: loaded.name,
@@ -110,7 +123,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
     sysroot: sysroot.root,
     steps,
     args,
-    control: { pidfile: profile.pidfile ?? defaultPidfile(loaded.name), qmp: profile.qmp ?? defaultQmpSocket(loaded.name) },
+    control: controlPaths(loaded.name, profile),
     devices: profile.passthrough.map((device) => formatPciAddress(parsePciAddress(device.host)!)),
     wrappers: wrappers.length,
     keyOrigins,

@@ -25,6 +25,16 @@ function renderAction(action: Action, sysroot: Sysroot, was: Map<string, string 
       return `mkdir -p ${shellQuote(at(action.path))}`;
     case 'rmdir':
       return `rmdir ${shellQuote(at(action.path))}`;
+    case 'remove-dir':
+      return `rm -rf ${shellQuote(at(action.path))}`;
+    case 'copy-file': {
+      const owner = action.owner ? ` -o ${shellQuote(action.owner.user)} -g ${action.owner.gid}` : '';
+      return `install -D -m ${action.mode.toString(8).padStart(4, '0')}${owner} ${shellQuote(at(action.from))} ${shellQuote(at(action.to))}`;
+    }
+    case 'chown':
+      return `chown ${shellQuote(action.owner.user)}:${action.owner.gid} ${shellQuote(at(action.path))}`;
+    case 'restore-owner':
+      return `# give ${at(action.path)} back to the owner and mode it had`;
     case 'wait-driver':
       return `# wait up to ${action.timeoutMs / 1000}s until ${at(`/sys/bus/pci/devices/${action.device}/driver`)} is ${action.driver}`;
     case 'reserve-hugepages':

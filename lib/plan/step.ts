@@ -17,8 +17,17 @@ export type Action =
   | { kind: 'trigger'; path: string; value: string }
   /** A host command; on a sysroot other than `/` it is logged, not run. */
   | { kind: 'run'; argv: string[] }
+  /** Makes the directory and its missing parents; each made is journaled and removed again (the asked-for one by the step's own undo, when it has one). */
   | { kind: 'mkdir'; path: string }
   | { kind: 'rmdir'; path: string }
+  /** Removes a directory boot-vm made, and what QEMU left in it (a pidfile, a QMP socket). */
+  | { kind: 'remove-dir'; path: string }
+  /** Copies a file into place (made beside it, then renamed), with `mode` and `owner`, its directory made if missing. Kept: nothing undoes it. */
+  | { kind: 'copy-file'; from: string; to: string; mode: number; owner?: Owner }
+  /** Gives a file to a user; the old owner and mode are journaled once it is done. */
+  | { kind: 'chown'; path: string; owner: Owner }
+  /** Gives back the owner and mode journaled for `path` by a `chown`. */
+  | { kind: 'restore-owner'; path: string }
   /** Polls until the device's driver link names `driver` (the kernel binds asynchronously). */
   | { kind: 'wait-driver'; device: string; driver: string; timeoutMs: number }
   /** Raises `nr_hugepages` at `path` by `add`, reads the count back, fails with what was got. */
@@ -40,6 +49,13 @@ export type Action =
   | { kind: 'start-guest' };
 
 export type ThreadKind = 'emulator' | 'iothreads' | 'vcpus';
+
+/** A user and its primary group, as the plan read them from the host's /etc/passwd. */
+export interface Owner {
+  user: string;
+  uid: number;
+  gid: number;
+}
 
 /** A chrt policy and priority, as /proc/<pid>/task/<tid>/stat reports them. */
 export interface ThreadScheduler {

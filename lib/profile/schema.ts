@@ -205,6 +205,7 @@ const disk = mapping({
   discard: v.optional(bool()),
   readonly: v.optional(bool(), false),
   serial: v.optional(v.pipe(v.string('expected a serial number'), v.regex(/^[A-Za-z0-9_.-]{1,20}$/, 'expected up to 20 letters, digits, dots, dashes or underscores'))),
+  iothread: v.optional(int(0, 63, 'expected an IO thread number from 0 to 63')),
   bootIndex: v.optional(bootIndex()),
 });
 
@@ -282,6 +283,7 @@ const host = mapping({
   sysctl: v.optional(sysctls()),
   writebackCpus: v.optional(cpuList()),
   steps: v.optional(v.array(userStep, 'expected a list of steps'), []),
+  runAs: v.optional(v.pipe(v.string('expected a user name'), v.regex(/^[A-Za-z_][A-Za-z0-9._-]{0,31}$/, 'expected a user name like qemu'))),
 });
 
 export const profileSchema = mapping({

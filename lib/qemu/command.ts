@@ -1,7 +1,8 @@
 /**
  * The whole command line, in one fixed order (as libvirt's qemuBuildCommandLine): wrappers,
- * binary, identity, machine, CPU, memory, firmware, clock, power, devices, display, control,
- * start paused (threads-mode pinning), then the profile's verbatim extra arguments.
+ * binary, identity, machine, CPU, memory, firmware, clock, power, devices (IO threads just before
+ * the disks that use them), display, control, the user QEMU runs as, start paused (threads-mode
+ * pinning), then the profile's verbatim extra arguments.
  */
 import { arg, type Arg, type BuildInput } from './arg.js';
 import { checkBootIndexes } from './boot-order.js';
@@ -11,12 +12,14 @@ import { buildCpu, buildSmp } from './cpu.js';
 import { buildDisks } from './disk.js';
 import { buildDisplay } from './display.js';
 import { buildFirmware } from './firmware.js';
+import { buildIothreads } from './iothreads.js';
 import { buildMachine } from './machine.js';
 import { buildMemory, chooseMemoryBackend } from './memory.js';
 import { buildNetwork } from './net.js';
 import { buildPassthrough } from './pcie.js';
 import { buildStartPaused, buildWrappers } from './pinning.js';
 import { buildPower } from './power.js';
+import { buildRunAs } from './run-as.js';
 
 export interface Command {
   /** `chrt`, `taskset`: the programs that exec QEMU. */
@@ -40,10 +43,12 @@ export function buildCommand(input: BuildInput, binaryNote: string): Command {
     ...buildClock(input),
     ...buildPower(input),
     ...buildPassthrough(input),
+    ...buildIothreads(input),
     ...buildDisks(input),
     ...buildNetwork(input),
     ...buildDisplay(input),
     ...buildControl(input),
+    ...buildRunAs(input),
     ...buildStartPaused(input),
     ...buildExtraArgs(input),
   ];

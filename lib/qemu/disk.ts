@@ -4,6 +4,7 @@
  */
 import { arg, type Arg, type BuildInput } from './arg.js';
 import { lacksMessage, supports } from './features.js';
+import { diskIothread } from './iothreads.js';
 import { formatProps, onOff } from './props.js';
 
 const AHCI_PORTS = 6;
@@ -54,10 +55,11 @@ export function buildDisks(input: BuildInput): Arg[] {
     const bus = disk.bus === 'sata' ? nextAhciPort(`${key}.bus`) : disk.bus === 'scsi' ? 'scsi0.0' : undefined;
     // NVMe controllers refuse to start without a serial number.
     const serial = disk.serial ?? (disk.bus === 'nvme' ? `disk${i}` : undefined);
+    const iothread = diskIothread(input, i);
     args.push(
       arg(
-        ['-device', formatProps(FRONT_ENDS[disk.bus], [['bus', bus], ['drive', drive], ['id', `disk${i}`], ['serial', serial], ['bootindex', disk.bootIndex]])],
-        [`${key}.bus`, ...(disk.serial ? [`${key}.serial`] : []), ...(disk.bootIndex !== undefined ? [`${key}.bootIndex`] : [])],
+        ['-device', formatProps(FRONT_ENDS[disk.bus], [['bus', bus], ['drive', drive], ['id', `disk${i}`], ['serial', serial], ['iothread', iothread], ['bootindex', disk.bootIndex]])],
+        [`${key}.bus`, ...(disk.serial ? [`${key}.serial`] : []), ...(iothread ? [`${key}.iothread`] : []), ...(disk.bootIndex !== undefined ? [`${key}.bootIndex`] : [])],
         disk.serial === undefined && serial !== undefined ? [`serial=${serial} ← added: nvme needs a serial number`] : [],
       ),
     );

@@ -9,6 +9,8 @@ import { atLeast, formatQemuVersion, type QemuVersion } from './version.js';
 interface Feature {
   what: string;
   since: [number, number];
+  /** First version that warns it will go. */
+  deprecated?: [number, number];
   /** First version without it. */
   removed?: [number, number];
 }
@@ -20,6 +22,8 @@ export const FEATURES = {
   noHpet: { what: '-no-hpet', since: [0, 0], removed: [9, 0] },
   machineMemoryBackend: { what: '-machine memory-backend=', since: [5, 0] },
   aioIoUring: { what: 'aio=io_uring', since: [5, 0] },
+  runas: { what: '-runas', since: [0, 10], deprecated: [9, 1], removed: [10, 0] },
+  runWithUser: { what: '-run-with user=', since: [9, 1] },
   'hv-vpindex': { what: 'hv-vpindex', since: [2, 5] },
   'hv-runtime': { what: 'hv-runtime', since: [2, 5] },
   'hv-reset': { what: 'hv-reset', since: [2, 5] },
@@ -66,6 +70,12 @@ export function ruleNote(version: QemuVersion, chosen: FeatureName, instead?: Fe
   const other: Feature | undefined = instead === undefined ? undefined : FEATURES[instead];
   const [major, minor] = feature.since;
   const why = major === 0 ? `QEMU ${shown} is older than ${other?.since.join('.')}` : `QEMU ${shown} ≥ ${major}.${minor}`;
-  const otherText = other ? ` (${other.what}${other.removed ? ` was removed in ${other.removed.join('.')}` : ` needs ${other.since.join('.')}`})` : '';
+  const otherText = other ? ` (${other.what}${other.removed ? goneText(version, other.deprecated, other.removed) : ` needs ${other.since.join('.')}`})` : '';
   return `${feature.what} ← rule: ${why}${otherText}`;
+}
+
+/** ` was removed in 10.0`, or ` is deprecated since 9.1 and removed in 10.0` for a version that still has it. */
+function goneText(version: QemuVersion, deprecated: [number, number] | undefined, removed: [number, number]): string {
+  if (deprecated && !atLeast(version, removed[0], removed[1])) return ` is deprecated since ${deprecated.join('.')} and removed in ${removed.join('.')}`;
+  return ` was removed in ${removed.join('.')}`;
 }

@@ -2,7 +2,7 @@
 // live host behaves differently, on the live sysroot `/` with an in-memory HostIo that never touches
 // the real /sys or /proc. Journaling order (old values journaled once the write succeeded), unchanged
 // writes skipped and not journaled, restores once per teardown, huge page read-back and IRQ affinity restores.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { ActionError, doAction, undoAction, type ApplyContext } from '../../lib/apply/actions.js';
@@ -11,7 +11,7 @@ import { Journal, type JournalEntry, type JournalState } from '../../lib/apply/j
 import { createLogger } from '../../lib/apply/log.js';
 import { WaitTimeout } from '../../lib/apply/poll.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
-import type { Action, Step, StepAction } from '../../lib/plan/step.js';
+import type { Action, Owner, Step, StepAction } from '../../lib/plan/step.js';
 import { rejection, tree } from '../fixtures/trees.js';
 
 const stateOf = (): JournalState => ({ version: 1, vm: 'vm', file: '/p/vm.yaml', sysroot: '/fake', phases: [], prepared: [], createdDirs: [], entries: [] });
@@ -94,6 +94,11 @@ function memoryIo(files: Record<string, string>, links: Record<string, string> =
     replace: refuse('replace'),
     remove: refuse('remove'),
     createExclusive: refuse('createExclusive'),
+    removeTree: refuse('removeTree'),
+    stat: refuse('stat'),
+    chown: refuse('chown'),
+    chmod: refuse('chmod'),
+    copy: refuse('copy'),
   };
   return { io, files, links, writes, readLinks };
 }
@@ -247,6 +252,94 @@ t.test('mkdir that makes parents too journals each one, and undo removes them in
   t.equal(nodeHostIo.exists(h.at('mnt')), false, 'the parents made for it are gone too');
 });
 
+t.test("mkdir with the step's own undo: that undo for the directory asked for, rmdir for the parents made", async (t) => {
+  const h = harness(t, {});
+  const own: StepAction = { do: { kind: 'mkdir', path: '/run/boot-vm/vm' }, undo: [{ kind: 'remove-dir', path: '/run/boot-vm/vm' }] };
+  await doAction(stepOf([own]), own, h.context);
+  t.strictSame(h.onDisk().entries.map((e) => e.undo), [[{ kind: 'remove-dir', path: '/run/boot-vm/vm' }, { kind: 'rmdir', path: '/run/boot-vm' }, { kind: 'rmdir', path: '/run' }]]);
+});
+
+const NOBODY: Owner = { user: 'nobody', uid: 65534, gid: 65534 };
+const isRoot = process.getuid?.() === 0;
+// Binary, as a variable store is: every byte value, and no trailing newline.
+const TEMPLATE = Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256));
+
+t.test('copy-file makes the directory and copies the bytes with the mode, and the owner when it may; nothing is journaled', async (t) => {
+  const h = harness(t, {});
+  mkdirSync(h.at('usr/share/OVMF'), { recursive: true });
+  writeFileSync(h.at('usr/share/OVMF/VARS.fd'), TEMPLATE, { mode: 0o644 });
+  const copy: StepAction = { do: { kind: 'copy-file', from: '/usr/share/OVMF/VARS.fd', to: '/var/lib/boot-vm/nvram/vm_VARS.fd', mode: 0o600, owner: NOBODY }, undo: [] };
+  const notes = await doAction(stepOf([copy]), copy, h.context);
+  const file = h.at('var/lib/boot-vm/nvram/vm_VARS.fd');
+  t.ok(readFileSync(file).equals(TEMPLATE), 'the same bytes');
+  const stat = statSync(file);
+  t.equal(stat.mode & 0o7777, 0o600);
+  if (isRoot) {
+    t.strictSame(notes, []);
+    t.strictSame([stat.uid, stat.gid], [65534, 65534], 'root gives it to the user in a fake tree too');
+  } else t.strictSame(notes, [`logged, not run: chown nobody:65534 ${file} (${h.root} is not the live host and boot-vm is not root)`]);
+  t.strictSame(readdirSync(h.at('var/lib/boot-vm/nvram')), ['vm_VARS.fd'], 'no temporary file left');
+  t.strictSame(h.journal.state.entries, [], 'kept: nothing to undo');
+  writeFileSync(file, 'the guest wrote its variables');
+  await doAction(stepOf([copy]), copy, h.context);
+  t.ok(readFileSync(file).equals(TEMPLATE), 'an existing file is replaced (--reset-nvram)');
+});
+
+t.test('copy-file without an owner leaves the owner alone; a missing template fails naming both files', async (t) => {
+  const h = harness(t, { 'fw/VARS.fd': 'vars' });
+  const copy: StepAction = { do: { kind: 'copy-file', from: '/fw/VARS.fd', to: '/vm/VARS.fd', mode: 0o600 }, undo: [] };
+  t.strictSame(await doAction(stepOf([copy]), copy, h.context), []);
+  t.equal(statSync(h.at('vm/VARS.fd')).uid, process.getuid?.());
+  const missing: StepAction = { do: { kind: 'copy-file', from: '/fw/NONE.fd', to: '/vm/other.fd', mode: 0o600 }, undo: [] };
+  const error = await rejection(doAction(stepOf([missing]), missing, h.context));
+  t.type(error, ActionError);
+  t.equal(error.message, `copying ${h.at('fw/NONE.fd')} to ${h.at('vm/other.fd')}: ENOENT (no such file or directory)`);
+  t.strictSame(readdirSync(h.at('vm')), ['VARS.fd'], 'nothing made at the target');
+});
+
+t.test('chown gives the file to the user and journals the old owner and mode after; restore-owner gives them back', { skip: !isRoot && 'only root can give a file away' }, async (t) => {
+  const h = harness(t, { 'dev/vfio/1': '' });
+  chmodSync(h.at('dev/vfio/1'), 0o4750);
+  const chown: StepAction = { do: { kind: 'chown', path: '/dev/vfio/1', owner: NOBODY }, undo: [{ kind: 'restore-owner', path: '/dev/vfio/1' }] };
+  t.strictSame(await doAction(stepOf([chown]), chown, h.context), []);
+  t.strictSame([statSync(h.at('dev/vfio/1')).uid, statSync(h.at('dev/vfio/1')).gid], [65534, 65534]);
+  const entry = h.onDisk().entries[0]!;
+  t.strictSame(entry, { n: 3, step: 'test-step', phase: 'prepare', undo: chown.undo, path: '/dev/vfio/1', owner: { uid: 0, gid: 0, mode: 0o4750 } });
+  t.strictSame(await undoAction({ kind: 'restore-owner', path: '/dev/vfio/1' }, entry, h.context, new Map(), new Set()), []);
+  const after = statSync(h.at('dev/vfio/1'));
+  t.strictSame([after.uid, after.gid, after.mode & 0o7777], [0, 0, 0o4750], 'owner and mode back, the set-uid bit chown cleared included');
+});
+
+t.test('chown on a fake tree without root is logged and journals nothing', { skip: isRoot && 'root chowns in a fake tree' }, async (t) => {
+  const h = harness(t, { 'dev/vfio/1': '' });
+  const chown: StepAction = { do: { kind: 'chown', path: '/dev/vfio/1', owner: NOBODY }, undo: [{ kind: 'restore-owner', path: '/dev/vfio/1' }] };
+  t.strictSame(await doAction(stepOf([chown]), chown, h.context), [`logged, not run: chown nobody:65534 ${h.at('dev/vfio/1')} (${h.root} is not the live host and boot-vm is not root)`]);
+  t.strictSame(h.journal.state.entries, []);
+});
+
+t.test('a refused chown fails naming the file and the user, and journals nothing to give back', async (t) => {
+  const refused = Object.assign(new Error("EPERM: operation not permitted, chown '/dev/vfio/1'"), { code: 'EPERM' });
+  const calls: string[] = [];
+  const io: HostIo = {
+    ...memoryIo({ '/dev/vfio/1': '' }).io,
+    stat: (path) => (calls.push(`stat ${path}`), { uid: 0, gid: 0, mode: 0o600 }),
+    chown: (path, uid, gid) => {
+      calls.push(`chown ${path} ${uid}:${gid}`);
+      throw refused;
+    },
+  };
+  const h = harness(t, {}, { io, live: true });
+  const chown: StepAction = { do: { kind: 'chown', path: '/dev/vfio/1', owner: NOBODY }, undo: [{ kind: 'restore-owner', path: '/dev/vfio/1' }] };
+  const error = await rejection(doAction(stepOf([chown]), chown, h.context));
+  t.type(error, ActionError);
+  t.equal(error.message, 'giving /dev/vfio/1 to nobody: EPERM (operation not permitted)');
+  t.strictSame(calls, ['stat /dev/vfio/1', 'chown /dev/vfio/1 65534:65534'], 'on the live host it chowns whoever runs it');
+  t.strictSame(h.journal.state.entries, []);
+  const missing = harness(t, {});
+  const gone: StepAction = { do: { kind: 'chown', path: '/dev/vfio/7', owner: NOBODY }, undo: [{ kind: 'restore-owner', path: '/dev/vfio/7' }] };
+  if (isRoot) t.equal((await rejection(doAction(stepOf([gone]), gone, missing.context))).message, `giving ${missing.at('dev/vfio/7')} to nobody: ENOENT (no such file or directory)`);
+});
+
 t.test('wait-driver on a fake sysroot does not wait', async (t) => {
   const h = harness(t, {});
   const wait: StepAction = { do: { kind: 'wait-driver', device: '0000:01:00.0', driver: 'vfio-pci', timeoutMs: 10000 }, undo: [] };
@@ -356,7 +449,7 @@ t.test('wrap does nothing on the host', async (t) => {
 
 t.test('undo-only actions are not something a step does', async (t) => {
   const h = harness(t, {});
-  for (const action of [{ kind: 'restore', path: '/x' }, { kind: 'rmdir', path: '/x' }, { kind: 'release-hugepages', path: '/x' }, { kind: 'restore-irq-affinity' }] as Action[]) {
+  for (const action of [{ kind: 'restore', path: '/x' }, { kind: 'rmdir', path: '/x' }, { kind: 'remove-dir', path: '/x' }, { kind: 'restore-owner', path: '/x' }, { kind: 'release-hugepages', path: '/x' }, { kind: 'restore-irq-affinity' }] as Action[]) {
     const error = await rejection(doAction(stepOf(), { do: action, undo: [] }, h.context));
     t.type(error, ActionError);
     t.equal(error.message, `${action.kind} is not something a step does (it only undoes)`);
@@ -428,6 +521,23 @@ t.test('undo rmdir removes the directory when it is there', async (t) => {
   t.strictSame(await undoAction({ kind: 'rmdir', path: '/run/boot-vm/hugepages' }, entryOf(), h.context, new Map(), new Set()), [], 'gone already: nothing to do');
 });
 
+t.test('undo remove-dir removes the directory and what QEMU left in it', async (t) => {
+  const h = harness(t, { 'run/boot-vm/vm/qemu.pid': '1234\n', 'run/boot-vm/vm/qmp.sock': '' });
+  t.strictSame(await undoAction({ kind: 'remove-dir', path: '/run/boot-vm/vm' }, entryOf(), h.context, new Map(), new Set()), []);
+  t.strictSame(readdirSync(h.at('run/boot-vm')), []);
+  t.strictSame(await undoAction({ kind: 'remove-dir', path: '/run/boot-vm/vm' }, entryOf(), h.context, new Map(), new Set()), [], 'gone already: nothing to do');
+});
+
+t.test('restore-owner without a journaled owner, or on a file gone with its device, does nothing', async (t) => {
+  const h = harness(t, { 'dev/vfio/1': '' });
+  if (isRoot) chownSync(h.at('dev/vfio/1'), 65534, 65534);
+  const before = statSync(h.at('dev/vfio/1'));
+  t.strictSame(await undoAction({ kind: 'restore-owner', path: '/dev/vfio/1' }, entryOf(), h.context, new Map(), new Set()), []);
+  t.strictSame([statSync(h.at('dev/vfio/1')).uid, statSync(h.at('dev/vfio/1')).mode], [before.uid, before.mode]);
+  t.strictSame(await undoAction({ kind: 'restore-owner', path: '/dev/vfio/9' }, entryOf({ owner: { uid: 0, gid: 0, mode: 0o600 } }), h.context, new Map(), new Set()), []);
+  t.equal(nodeHostIo.exists(h.at('dev/vfio/9')), false);
+});
+
 t.test('release-hugepages gives back exactly what the reserve added', async (t) => {
   const h = harness(t, { [HUGE.slice(1)]: '20\n' });
   const release: Action = { kind: 'release-hugepages', path: HUGE };
@@ -466,7 +576,7 @@ t.test('restore-irq-affinity reports what the kernel refused and goes on', async
 
 t.test('do-only actions cannot undo anything', async (t) => {
   const h = harness(t, {});
-  for (const action of [{ kind: 'set', path: '/x', value: '1' }, { kind: 'mkdir', path: '/x' }, { kind: 'wrap', argv: [] }] as Action[]) {
+  for (const action of [{ kind: 'set', path: '/x', value: '1' }, { kind: 'mkdir', path: '/x' }, { kind: 'wrap', argv: [] }, { kind: 'copy-file', from: '/a', to: '/b', mode: 0o600 }, { kind: 'chown', path: '/x', owner: NOBODY }] as Action[]) {
     const error = await rejection(undoAction(action, entryOf(), h.context, new Map(), new Set()));
     t.type(error, ActionError);
     t.equal(error.message, `${action.kind} cannot undo anything`);

@@ -1,13 +1,15 @@
 // Launches against copies of the posts' fake hosts, through the real CLI, with the fake QEMU: the
 // exact files each launch changes while the VM runs, the tree byte-identical after teardown, every
 // step failing in turn (rolled back, named), a SIGKILLed launcher cleaned up by teardown.mjs,
-// prepare-host's journal kept by a launch, and a second launch refused.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// prepare-host's journal kept by a launch, and a second launch refused; the UEFI variable store
+// made once and kept, and host.runAs's files given to that user for the run only.
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { changes, copyHost, FAKE_QEMU, fileExists, snapshot, start, waitFor, waitForLine, alive } from '../fixtures/launch.js';
 import { FIXTURES, planOn, REPO, writeTree } from '../fixtures/helpers.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
+import { renderSteps } from '../../lib/plan/render-steps.js';
 
 t.setTimeout(240_000);
 
@@ -82,7 +84,7 @@ t.test("workstation-gtx1060 on the server guide's Inspur: daemonized QEMU, 1G pa
   const result = await launcher.done;
   t.equal(result.status, 0, 'the launcher passed the SIGTERM to the daemon and followed it until it exited');
   t.notOk(alive(pid), 'the daemon is gone');
-  t.strictSame(changes(before, snapshot(root)), [], 'byte-identical after');
+  t.strictSame(changes(before, snapshot(root)), ['+/var/lib/boot-vm/nvram/workstation-gtx1060_VARS.fd: fake firmware variables'], 'byte-identical after, but for the UEFI variable store this first launch made, which is kept');
 });
 
 t.test('gaming-9900k on the i9-9900k: the CPU shield is systemd commands, logged on a fake host', async (t) => {
@@ -102,7 +104,72 @@ t.test('gaming-9900k on the i9-9900k: the CPU shield is systemd commands, logged
   const result = await launcher.done;
   t.equal(result.status, 0);
   t.match(result.stderr, /cpu-shield: undone \(logged, not run: systemctl set-property --runtime user\.slice AllowedCPUs= /);
-  t.strictSame(changes(before, snapshot(root)), []);
+  t.strictSame(changes(before, snapshot(root)), ['+/var/lib/boot-vm/nvram/gaming-9900k_VARS.fd: fake firmware variables'], 'all but the UEFI variable store, which is kept');
+});
+
+// A UEFI guest without pinning (so QEMU needs no QMP from the launcher) on the lab host, whose
+// OVMF files are Debian's.
+const UEFI = 'memory: { size: 1G }\nfirmware: { type: ovmf }\n';
+const TEMPLATE = 'usr/share/OVMF/OVMF_VARS_4M.fd';
+
+t.test('NVRAM: the first launch makes the variable store from the template, a second keeps it, --reset-nvram makes it again', async (t) => {
+  const root = copyHost(t, 'lab');
+  const profile = join(writeTree({ 'uefi.yaml': UEFI }), 'uefi.yaml');
+  const vars = join(root, 'var/lib/boot-vm/nvram/uefi_VARS.fd');
+  const before = snapshot(root);
+  const first = await launch(profile, root, [], { FAKE_QEMU_EXIT: '0' }).launcher.done;
+  t.equal(first.status, 0, first.stderr);
+  t.match(first.stderr, /^boot-vm: \[\d+\/\d+\] prepare: create the UEFI variable store \/var\/lib\/boot-vm\/nvram\/uefi_VARS\.fd from \/usr\/share\/OVMF\/OVMF_VARS_4M\.fd, mode 0600: done$/m);
+  t.equal(readFileSync(vars, 'utf8'), readFileSync(join(root, TEMPLATE), 'utf8'), "the template's copy");
+  t.equal(statSync(vars).mode & 0o777, 0o600);
+  t.strictSame(changes(before, snapshot(root)), ['+/var/lib/boot-vm/nvram/uefi_VARS.fd: fake firmware variables', '+/var/lib/boot-vm/nvram: dir', '+/var/lib/boot-vm: dir', '+/var/lib: dir', '+/var: dir'].sort(), 'kept after the launch: the guest\'s UEFI state; nothing else');
+  writeFileSync(vars, 'boot entries the guest wrote');
+  const second = await launch(profile, root, [], { FAKE_QEMU_EXIT: '0' }).launcher.done;
+  t.equal(second.status, 0, second.stderr);
+  t.match(second.stderr, /prepare: create the UEFI variable store \S+: skipped \(it exists; --reset-nvram makes it again from the template\)$/m);
+  t.equal(readFileSync(vars, 'utf8'), 'boot entries the guest wrote', 'a second launch keeps it as the guest left it');
+  const reset = await launch(profile, root, ['--reset-nvram'], { FAKE_QEMU_EXIT: '0' }).launcher.done;
+  t.equal(reset.status, 0, reset.stderr);
+  t.match(reset.stderr, /prepare: re-create \(--reset-nvram\) the UEFI variable store \/var\/lib\/boot-vm\/nvram\/uefi_VARS\.fd from \S+, mode 0600: done$/m);
+  t.equal(readFileSync(vars, 'utf8'), readFileSync(join(root, TEMPLATE), 'utf8'), '--reset-nvram: the template again');
+  t.equal(statSync(vars).mode & 0o777, 0o600);
+  const dryRun = renderSteps(planOn(profile, 'lab', { sysroot: new Sysroot(root), resetNvram: true }).steps, root);
+  t.ok(dryRun.includes(`install -D -m 0600 ${join(root, TEMPLATE)} ${vars}`), 'the dry-run shows it');
+});
+
+t.test('host.runAs: QEMU\'s user gets the VFIO node, hugetlbfs, the variable store and its own /run directory while it runs; all given back after', { skip: process.getuid?.() !== 0 && 'only root gives files away' }, async (t) => {
+  const root = copyHost(t, 'i9-9900k');
+  // What the kernel has here: the hugetlbfs mount's directory, and the group's node once its devices are on vfio-pci.
+  mkdirSync(join(root, 'dev/hugepages1G'));
+  mkdirSync(join(root, 'dev/vfio'));
+  writeFileSync(join(root, 'dev/vfio/1'), '', { mode: 0o600 });
+  const profile = join(writeTree({ 'unpriv.yaml': `memory: { size: 2G, hugepages: 1G }\nfirmware: { type: ovmf }\npassthrough:\n  - { host: "01:00.0", vga: true }\n  - { host: "01:00.1" }\nhost: { runAs: qemu }\n` }), 'unpriv.yaml');
+  const before = snapshot(root);
+  const owners = () => Object.fromEntries(['run/boot-vm/unpriv', 'dev/vfio/1', 'dev/hugepages1G', 'var/lib/boot-vm/nvram/unpriv_VARS.fd'].map((path) => {
+    const stat = statSync(join(root, path));
+    return [path, `${stat.uid}:${stat.gid} ${(stat.mode & 0o7777).toString(8)}`];
+  }));
+  const { launcher, qemu } = launch(profile, root);
+  await waitForLine(launcher, /QEMU started/);
+  await waitFor('the pidfile in the VM\'s own directory', () => fileExists(join(root, 'run/boot-vm/unpriv/qemu.pid')));
+  t.match(qemu().argv.join(' '), /-pidfile \/run\/boot-vm\/unpriv\/qemu\.pid .* -runas qemu/);
+  t.strictSame(owners(), {
+    'run/boot-vm/unpriv': '107:107 755',
+    'dev/vfio/1': '107:107 600',
+    'dev/hugepages1G': '107:107 755',
+    'var/lib/boot-vm/nvram/unpriv_VARS.fd': '107:107 600',
+  }, 'the user owns what QEMU uses as that user');
+  t.equal(statSync(join(root, 'run/boot-vm')).uid, 0, "the journals' directory stays root's");
+  launcher.child.kill('SIGTERM');
+  const result = await launcher.done;
+  t.equal(result.status, 0, result.stderr);
+  t.match(result.stderr, /launch: undo run-as qemu: undone/);
+  t.strictSame(changes(before, snapshot(root)), ['+/var/lib/boot-vm/nvram/unpriv_VARS.fd: fake firmware variables', '+/var/lib/boot-vm/nvram: dir', '+/var/lib/boot-vm: dir', '+/var/lib: dir', '+/var: dir'].sort(), 'its own directory gone, the store kept');
+  const after = (path: string) => {
+    const stat = statSync(join(root, path));
+    return `${stat.uid}:${stat.gid} ${(stat.mode & 0o7777).toString(8)}`;
+  };
+  t.strictSame([after('dev/vfio/1'), after('dev/hugepages1G'), after('var/lib/boot-vm/nvram/unpriv_VARS.fd')], ['0:0 600', '0:0 755', '107:107 600'], 'owners and modes back; the store is the user\'s, as it was made');
 });
 
 t.test("QEMU's exit status is the launcher's, after teardown", async (t) => {

@@ -2,7 +2,7 @@
 // steps are applied, the journal is kept with phases ['prepare'] and no launcher, a second run is
 // "prepared already", other journals are refused, and a failing step (a missing file, or the
 // kernel giving fewer huge pages than asked) rolls back and removes the journal.
-import { cpSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { nodeHostIo, type HostIo } from '../../lib/apply/host-io.js';
@@ -22,7 +22,9 @@ const HUGE = 'sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages';
 const OVERRIDE_0 = 'sys/bus/pci/devices/0000:01:00.0/driver_override';
 const OVERRIDE_1 = 'sys/bus/pci/devices/0000:01:00.1/driver_override';
 const VTCON = 'sys/class/vtconsole/vtcon1/bind';
-const PREPARED = ['load-modules', 'unbind-consoles', 'bind-vfio 0000:01:00.0', 'bind-vfio 0000:01:00.1', 'reserve-hugepages 1G'];
+// modprobe and the NVRAM copy leave nothing to undo: a later plan need not match them.
+const PREPARED = ['unbind-consoles', 'bind-vfio 0000:01:00.0', 'bind-vfio 0000:01:00.1', 'reserve-hugepages 1G'];
+const VARS = 'var/lib/boot-vm/nvram/gaming-9900k_VARS.fd';
 
 
 /** A copy of the fake host, its plan, and session options on it. */
@@ -42,7 +44,11 @@ t.test('the plan has prepare, launch and running steps', async (t) => {
   const { plan } = setup(t);
   t.strictSame(
     plan.steps.map((step) => `${step.phase} ${step.id}`),
-    ['prepare load-modules', 'prepare unbind-consoles', 'prepare bind-vfio 0000:01:00.0', 'prepare bind-vfio 0000:01:00.1', 'prepare reserve-hugepages 1G', 'launch cpu-governor', 'launch cpu-shield', 'launch memlock-limit', 'running pin-emulator', 'running pin-vcpus', 'running start-guest', 'running irq-affinity'],
+    [
+      ...['load-modules', 'unbind-consoles', 'bind-vfio 0000:01:00.0', 'bind-vfio 0000:01:00.1', 'reserve-hugepages 1G', 'nvram'].map((id) => `prepare ${id}`),
+      ...['cpu-governor', 'cpu-shield', 'memlock-limit'].map((id) => `launch ${id}`),
+      ...['pin-emulator', 'pin-vcpus', 'start-guest', 'irq-affinity'].map((id) => `running ${id}`),
+    ],
   );
 });
 
@@ -57,7 +63,9 @@ t.test('prepareHost applies the prepare steps only and keeps the journal for the
   t.equal(h.text('sys/devices/system/cpu/cpu2/cpufreq/scaling_governor'), before['/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor'], 'launch steps not applied');
   const after = snapshot(h.root);
   const changed = Object.keys({ ...before, ...after }).filter((path) => before[path] !== after[path]);
-  t.strictSame(changed.sort(), ['run/boot-vm', 'run/boot-vm/gaming-9900k.journal', HUGE, OVERRIDE_0, OVERRIDE_1, VTCON].map((path) => `/${path}`).sort(), 'nothing else changed');
+  t.strictSame(changed.sort(), ['run/boot-vm', 'run/boot-vm/gaming-9900k.journal', HUGE, OVERRIDE_0, OVERRIDE_1, VTCON, 'var', 'var/lib', 'var/lib/boot-vm', 'var/lib/boot-vm/nvram', VARS].map((path) => `/${path}`).sort(), 'nothing else changed');
+  t.equal(h.text(VARS), h.text('usr/share/edk2/x64/OVMF_VARS.4m.fd'), 'the UEFI variable store, made from the template');
+  t.equal(statSync(join(h.root, VARS)).mode & 0o777, 0o600);
   const journal = Journal.load(h.journalFile, nodeHostIo)!;
   t.strictSame(journal.state.phases, ['prepare']);
   t.equal('launcher' in journal.state, false, 'no launcher');
@@ -81,11 +89,12 @@ t.test('prepareHost applies the prepare steps only and keeps the journal for the
     ],
   );
   t.strictSame(h.lines, [
-    `boot-vm: [1/12] prepare: load kernel modules vfio, vfio_pci, vfio_iommu_type1: done (logged, not run: modprobe -a vfio vfio_pci vfio_iommu_type1 (${h.root} is not the live host))`,
-    'boot-vm: [2/12] prepare: unbind the virtual consoles and framebuffers from the boot GPU: done',
-    `boot-vm: [3/12] prepare: bind 0000:01:00.0 [10de:1b06] to vfio-pci: done (did not wait for 0000:01:00.0 to be on vfio-pci: ${h.root} is not the live host)`,
-    `boot-vm: [4/12] prepare: bind 0000:01:00.1 [10de:10ef] to vfio-pci: done (did not wait for 0000:01:00.1 to be on vfio-pci: ${h.root} is not the live host)`,
-    'boot-vm: [5/12] prepare: reserve 16 more huge pages of 1G (the VM needs 16): done (16 pages added)',
+    `boot-vm: [1/13] prepare: load kernel modules vfio, vfio_pci, vfio_iommu_type1: done (logged, not run: modprobe -a vfio vfio_pci vfio_iommu_type1 (${h.root} is not the live host))`,
+    'boot-vm: [2/13] prepare: unbind the virtual consoles and framebuffers from the boot GPU: done',
+    `boot-vm: [3/13] prepare: bind 0000:01:00.0 [10de:1b06] to vfio-pci: done (did not wait for 0000:01:00.0 to be on vfio-pci: ${h.root} is not the live host)`,
+    `boot-vm: [4/13] prepare: bind 0000:01:00.1 [10de:10ef] to vfio-pci: done (did not wait for 0000:01:00.1 to be on vfio-pci: ${h.root} is not the live host)`,
+    'boot-vm: [5/13] prepare: reserve 16 more huge pages of 1G (the VM needs 16): done (16 pages added)',
+    'boot-vm: [6/13] prepare: create the UEFI variable store /var/lib/boot-vm/nvram/gaming-9900k_VARS.fd from /usr/share/edk2/x64/OVMF_VARS.4m.fd, mode 0600: done',
   ]);
 });
 
@@ -97,6 +106,14 @@ t.test('a second prepareHost finds the host prepared already and changes nothing
   t.equal(await prepareHost(h.plan, h.options), `gaming-9900k: the host is prepared already (${h.journalFile})\n`);
   t.strictSame(snapshot(h.root), before);
   t.strictSame(h.lines, []);
+});
+
+t.test('a plan made after prepare-host (the variable store there now, its step skipped) finds the host prepared', async (t) => {
+  const h = setup(t);
+  await prepareHost(h.plan, h.options);
+  const again = planOn(PROFILE, 'i9-9900k', { sysroot: h.options.sysroot });
+  t.equal(again.steps.find((step) => step.id === 'nvram')?.skip, 'it exists; --reset-nvram makes it again from the template');
+  t.equal(await prepareHost(again, h.options), `gaming-9900k: the host is prepared already (${h.journalFile})\n`);
 });
 
 t.test('a journal prepared by another plan is a leftover', async (t) => {
@@ -137,9 +154,9 @@ t.test('a step that fails rolls back what was done and removes the journal', asy
   t.strictSame(snapshot(h.root), before, 'the tree is as it was, the journal and its directory gone');
   t.equal(nodeHostIo.exists(h.journalFile), false);
   t.strictSame(h.lines.slice(3), [
-    `boot-vm: [4/12] prepare: bind 0000:01:00.1 [10de:10ef] to vfio-pci: failed (cannot read ${join(h.root, OVERRIDE_1)}: ENOENT (no such file or directory))`,
-    'boot-vm: [3/12] prepare: undo bind-vfio 0000:01:00.0: undone',
-    'boot-vm: [2/12] prepare: undo unbind-consoles: undone',
+    `boot-vm: [4/13] prepare: bind 0000:01:00.1 [10de:10ef] to vfio-pci: failed (cannot read ${join(h.root, OVERRIDE_1)}: ENOENT (no such file or directory))`,
+    'boot-vm: [3/13] prepare: undo bind-vfio 0000:01:00.0: undone',
+    'boot-vm: [2/13] prepare: undo unbind-consoles: undone',
   ]);
 });
 
@@ -156,8 +173,8 @@ t.test('fewer huge pages than asked: the ones got are given back', async (t) => 
   t.equal(error.message, 'step 5 (reserve 16 more huge pages of 1G (the VM needs 16)) failed: asked the kernel for 16 more 1G pages, got 3: memory is short or too fragmented; free some, or reserve them at boot (hugepages= on the kernel command line); everything done before it was undone');
   t.equal(h.text(HUGE), '0\n', 'the 3 pages got are released');
   t.strictSame({ ...snapshot(h.root), [`/${HUGE}`]: before[`/${HUGE}`]! }, before, 'everything else as it was');
-  t.equal(h.lines.at(-5), 'boot-vm: [5/12] prepare: reserve 16 more huge pages of 1G (the VM needs 16): failed (asked the kernel for 16 more 1G pages, got 3: memory is short or too fragmented; free some, or reserve them at boot (hugepages= on the kernel command line))');
-  t.equal(h.lines.at(-4), 'boot-vm: [5/12] prepare: undo reserve-hugepages 1G: undone (3 pages given back)');
+  t.equal(h.lines.at(-5), 'boot-vm: [5/13] prepare: reserve 16 more huge pages of 1G (the VM needs 16): failed (asked the kernel for 16 more 1G pages, got 3: memory is short or too fragmented; free some, or reserve them at boot (hugepages= on the kernel command line))');
+  t.equal(h.lines.at(-4), 'boot-vm: [5/13] prepare: undo reserve-hugepages 1G: undone (3 pages given back)');
 });
 
 t.test('an undo that fails during the rollback is reported with the failure', async (t) => {

@@ -135,9 +135,19 @@ t.test('leftoverError', async (t) => {
   t.equal(error.message, 'a run of vm ended without putting the host back (/fake/run/boot-vm/vm.journal is left over); run scripts/teardown.mjs vm first');
 });
 
-t.test('preparedIds: the prepare steps not skipped, in order', async (t) => {
-  const plan = planOf([stepOf(1, 'load-modules', 'prepare'), stepOf(2, 'unbind-consoles', 'prepare', 'no console on it'), stepOf(3, 'bind-vfio 0000:01:00.0', 'prepare'), stepOf(4, 'cpu-governor', 'launch'), stepOf(5, 'irq-affinity', 'running')]);
-  t.strictSame(preparedIds(plan), ['load-modules', 'bind-vfio 0000:01:00.0']);
+t.test('preparedIds: the prepare steps not skipped that leave something to undo, in order', async (t) => {
+  const undone = (step: Step): Step => ({ ...step, actions: [{ do: { kind: 'set', path: '/sys/x', value: '1' }, undo: [{ kind: 'restore', path: '/sys/x' }] }] });
+  const kept = (step: Step): Step => ({ ...step, actions: [{ do: { kind: 'run', argv: ['modprobe', 'vfio'] }, undo: [] }] });
+  const plan = planOf([
+    kept(stepOf(1, 'load-modules', 'prepare')),
+    undone(stepOf(2, 'unbind-consoles', 'prepare', 'no console on it')),
+    undone(stepOf(3, 'bind-vfio 0000:01:00.0', 'prepare')),
+    kept(stepOf(4, 'nvram', 'prepare')),
+    undone(stepOf(5, 'reserve-hugepages 2M', 'prepare')),
+    undone(stepOf(6, 'cpu-governor', 'launch')),
+    stepOf(7, 'irq-affinity', 'running'),
+  ]);
+  t.strictSame(preparedIds(plan), ['bind-vfio 0000:01:00.0', 'reserve-hugepages 2M'], 'modprobe and the NVRAM copy leave nothing a later launch must match');
   t.strictSame(preparedIds(planOf()), []);
 });
 

@@ -39,7 +39,10 @@ async function prepared(t: Test, io: HostIo = nodeHostIo) {
   await prepareHost(plan, { ...options, io: nodeHostIo });
   lines.length = 0;
   const journalFile = join(root, 'run/boot-vm/gaming-9900k.journal');
-  return { root, original, options, lines, journalFile, text: (path: string) => readFileSync(join(root, path), 'utf8') };
+  // The UEFI variable store prepare-host made is the guest's state: teardown keeps it.
+  const vars = '/var/lib/boot-vm/nvram/gaming-9900k_VARS.fd';
+  const kept = { ...original, '/var': 'dir', '/var/lib': 'dir', '/var/lib/boot-vm': 'dir', '/var/lib/boot-vm/nvram': 'dir', [vars]: original['/usr/share/edk2/x64/OVMF_VARS.4m.fd']! };
+  return { root, original, kept, options, lines, journalFile, text: (path: string) => readFileSync(join(root, path), 'utf8') };
 }
 
 /** A `sleep 30` child, killed when the test ends. */
@@ -68,15 +71,15 @@ t.test('teardown undoes prepare-host, removes the journal, and is idempotent', a
   const h = await prepared(t);
   t.equal(h.text(VTCON), '0\n');
   t.equal(await teardownVm('gaming-9900k', h.options), 'gaming-9900k: the host is back as it was (9 changes undone)\n');
-  t.strictSame(snapshot(h.root), h.original, 'every file as it was; the journal and run/boot-vm gone');
+  t.strictSame(snapshot(h.root), h.kept, 'every file as it was, the journal and run/boot-vm gone; the UEFI variable store kept');
   t.strictSame(h.lines, [
-    'boot-vm: [5/12] prepare: undo reserve-hugepages 1G: undone (16 pages given back)',
-    'boot-vm: [4/12] prepare: undo bind-vfio 0000:01:00.1: undone',
-    'boot-vm: [3/12] prepare: undo bind-vfio 0000:01:00.0: undone',
-    'boot-vm: [2/12] prepare: undo unbind-consoles: undone',
+    'boot-vm: [5/13] prepare: undo reserve-hugepages 1G: undone (16 pages given back)',
+    'boot-vm: [4/13] prepare: undo bind-vfio 0000:01:00.1: undone',
+    'boot-vm: [3/13] prepare: undo bind-vfio 0000:01:00.0: undone',
+    'boot-vm: [2/13] prepare: undo unbind-consoles: undone',
   ]);
   t.equal(await teardownVm('gaming-9900k', h.options), `gaming-9900k: nothing to undo (no journal at ${h.journalFile})\n`);
-  t.strictSame(snapshot(h.root), h.original);
+  t.strictSame(snapshot(h.root), h.kept);
 });
 
 t.test('one change: the message says change, not changes', async (t) => {
@@ -140,7 +143,7 @@ t.test('--stop sends QEMU SIGTERM, waits for it, then undoes', async (t) => {
   record(h.journalFile, (journal) => (journal.state.qemu = refOf(qemu.pid!)!));
   t.equal(await teardownVm('gaming-9900k', { ...h.options, stop: true }), 'gaming-9900k: the host is back as it was (9 changes undone)\n');
   t.strictSame(await exited, [null, 'SIGTERM']);
-  t.strictSame(snapshot(h.root), h.original);
+  t.strictSame(snapshot(h.root), h.kept);
 });
 
 const CONTROL = { pidfile: '/run/boot-vm/gaming-9900k.pid', qmp: '/run/boot-vm/gaming-9900k.qmp' };
@@ -200,7 +203,7 @@ t.test('changes that cannot be undone are counted; the journal is removed anyway
   t.equal(h.text(VTCON), '0\n');
   t.equal(h.text('sys/bus/pci/devices/0000:01:00.0/driver_override'), '(null)\n', 'the rest was undone');
   t.equal(nodeHostIo.exists(h.journalFile), false);
-  t.equal(h.lines.at(-1), `boot-vm: [2/12] prepare: undo unbind-consoles: undo-failed (writing "1" to ${join(h.root, VTCON)}: EBUSY (resource busy or locked))`);
+  t.equal(h.lines.at(-1), `boot-vm: [2/13] prepare: undo unbind-consoles: undo-failed (writing "1" to ${join(h.root, VTCON)}: EBUSY (resource busy or locked))`);
 });
 
 t.test('a journal that is not one is reported, and left alone', async (t) => {

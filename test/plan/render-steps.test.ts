@@ -37,6 +37,18 @@ t.test('set and restore: echo into the file under the root; the undo writes the 
   t.strictSame(renderStep(one([action]), ROOT), ['# 1 prepare: do x  ← host.x', 'echo 120 > /r/proc/sys/vm/stat_interval', '#   undo: echo 1 > /r/proc/sys/vm/stat_interval']);
 });
 
+t.test('copy-file, chown and a directory of the VM\'s own, under the root; their undo', async (t) => {
+  const owner = { user: 'nobody', uid: 65534, gid: 65534 };
+  t.strictSame(renderStep(one([{ do: { kind: 'copy-file', from: '/usr/share/OVMF/OVMF_VARS_4M.fd', to: "/vm/it's_VARS.fd", mode: 0o600, owner }, undo: [] }]), ROOT).slice(1), [
+    "install -D -m 0600 -o nobody -g 65534 /r/usr/share/OVMF/OVMF_VARS_4M.fd '/r/vm/it'\\''s_VARS.fd'",
+  ]);
+  t.strictSame(renderStep(one([{ do: { kind: 'copy-file', from: '/a', to: '/b', mode: 0o640 }, undo: [] }]), ROOT).slice(1), ['install -D -m 0640 /r/a /r/b'], 'no owner: root keeps it');
+  t.strictSame(
+    renderStep(one([{ do: { kind: 'mkdir', path: '/run/boot-vm/vm' }, undo: [{ kind: 'remove-dir', path: '/run/boot-vm/vm' }] }, { do: { kind: 'chown', path: '/run/boot-vm/vm', owner }, undo: [{ kind: 'restore-owner', path: '/run/boot-vm/vm' }] }]), ROOT).slice(1),
+    ['mkdir -p /r/run/boot-vm/vm', 'chown nobody:65534 /r/run/boot-vm/vm', '#   undo: give /r/run/boot-vm/vm back to the owner and mode it had', '#   undo: rm -rf /r/run/boot-vm/vm'],
+  );
+});
+
 t.test('restore without a known old value says so', async (t) => {
   t.strictSame(renderStep(one([setValue('/sys/x', 'Y')]), ROOT).slice(1), ['echo Y > /r/sys/x', '#   undo: put back the value /r/sys/x had']);
 });

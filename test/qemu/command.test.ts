@@ -73,6 +73,13 @@ t.test('every option in the fixed order, extraArgs last', async (t) => {
   t.strictSame(args.find((arg) => arg.words[0] === 'qemu-system-x86_64'), { words: ['qemu-system-x86_64'], from: ['qemu.binary'], notes: ['version ← --qemu-version'] });
 });
 
+t.test('IO threads come just before the disks; the user QEMU runs as after the control options, before extraArgs', async (t) => {
+  const input = buildInput({ iothreads: 1, disks: [{ path: '/vm/win.img', iothread: 0 }], network: [{ user: {} }], host: { runAs: 'qemu' }, daemonize: true, extraArgs: ['-boot', 'menu=on'] }, { name: 'win', version: '7.2' });
+  const options = words(buildCommand(input, '').qemu).filter((word) => word.startsWith('-'));
+  t.strictSame(input.diagnostics.errors, []);
+  t.strictSame(options.slice(options.indexOf('-m')), ['-m', '-object', '-drive', '-device', '-netdev', '-device', '-display', '-vga', '-pidfile', '-chardev', '-mon', '-daemonize', '-runas', '-boot']);
+});
+
 t.test('the smallest profile: the binary first, no wrappers, -nodefaults and -no-user-config early', async (t) => {
   const input = buildInput({ qemu: { binary: '/opt/qemu/bin/qemu-system-x86_64' } }, { name: 'min' });
   const command = buildCommand(input, '');

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { buildControl, buildExtraArgs, buildIdentity, defaultPidfile, defaultQmpSocket } from '../../lib/qemu/control.js';
+import { buildControl, buildExtraArgs, buildIdentity, controlPaths, defaultPidfile, defaultQmpSocket } from '../../lib/qemu/control.js';
+import { profileOf } from '../fixtures/trees.js';
 import { buildInput, words } from '../fixtures/build-input.js';
 
 t.test('-name and the options that drop implicit config', async (t) => {
@@ -15,6 +16,39 @@ t.test('default pidfile and QMP socket under /run/boot-vm', async (t) => {
     { words: ['-chardev', 'socket,id=qmp,path=/run/boot-vm/mediapc.qmp,server=on,wait=off'], from: [], notes: ['QMP socket, default: /run/boot-vm/mediapc.qmp'] },
     { words: ['-mon', 'chardev=qmp,mode=control'], from: [], notes: [] },
   ]);
+});
+
+t.test('with host.runAs, the pidfile and QMP socket default to the VM\'s own directory', async (t) => {
+  t.strictSame(buildControl(buildInput({ host: { runAs: 'qemu' } }, { name: 'mediapc' })), [
+    { words: ['-pidfile', '/run/boot-vm/mediapc/qemu.pid'], from: ['host.runAs'], notes: ['default with host.runAs (/run/boot-vm/mediapc is given to qemu for the run): /run/boot-vm/mediapc/qemu.pid'] },
+    { words: ['-chardev', 'socket,id=qmp,path=/run/boot-vm/mediapc/qmp.sock,server=on,wait=off'], from: ['host.runAs'], notes: ['QMP socket, default with host.runAs (/run/boot-vm/mediapc is given to qemu for the run): /run/boot-vm/mediapc/qmp.sock'] },
+    { words: ['-mon', 'chardev=qmp,mode=control'], from: [], notes: [] },
+  ]);
+});
+
+t.test('with host.runAs, a given pidfile or socket needs a directory of its own: not the journals\', not a shared one', async (t) => {
+  const errorsOf = (data: Record<string, unknown>) => {
+    const input = buildInput({ host: { runAs: 'qemu' }, ...data });
+    buildControl(input);
+    return input.diagnostics.errors;
+  };
+  t.strictSame(errorsOf({ pidfile: '/run/boot-vm/vm.pid' }), [{ key: 'pidfile', message: "with host.runAs, /run/boot-vm would be given to qemu for the run, and it holds the journals, which stay root's; put the pidfile in a directory of its own, or leave pidfile out (then it goes in /run/boot-vm/<name>/)" }]);
+  t.strictSame(errorsOf({ qmp: '/run/vm.qmp' }), [{ key: 'qmp', message: 'with host.runAs, /run would be given to qemu for the run, and it is shared; put the socket in a directory of its own, or leave qmp out (then it goes in /run/boot-vm/<name>/)' }]);
+  t.strictSame(errorsOf({ qmp: '/vm.qmp' }).map((error) => error.key), ['qmp'], 'the root directory too');
+  t.strictSame(errorsOf({ pidfile: '/run/vms/vm.pid', qmp: '/run/boot-vm/vm/qmp.sock' }), [], 'directories of their own');
+  const dots = buildInput({ host: { runAs: 'qemu' } }, { name: '..' });
+  buildControl(dots);
+  t.strictSame(dots.diagnostics.errors, [{ key: 'host.runAs', message: 'the VM\'s name ".." (its profile\'s file name) names no directory of its own under /run/boot-vm; rename the profile file' }], 'a profile file named ...yaml');
+  const without = buildInput({ pidfile: '/run/boot-vm/vm.pid' });
+  buildControl(without);
+  t.strictSame(without.diagnostics.errors, [], 'without host.runAs, anywhere');
+});
+
+t.test('controlPaths decides for the argv and the plan alike', async (t) => {
+  const memory = { size: '1G' };
+  t.strictSame(controlPaths('vm', profileOf({ memory })), { pidfile: '/run/boot-vm/vm.pid', qmp: '/run/boot-vm/vm.qmp' });
+  t.strictSame(controlPaths('vm', profileOf({ memory, host: { runAs: 'qemu' } })), { pidfile: '/run/boot-vm/vm/qemu.pid', qmp: '/run/boot-vm/vm/qmp.sock' });
+  t.strictSame(controlPaths('vm', profileOf({ memory, pidfile: '/run/vm/x.pid', host: { runAs: 'qemu' } })), { pidfile: '/run/vm/x.pid', qmp: '/run/boot-vm/vm/qmp.sock' }, 'a given path wins');
 });
 
 t.test('a given pidfile and QMP socket, commas doubled in the socket path', async (t) => {

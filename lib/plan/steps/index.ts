@@ -6,13 +6,15 @@ import { planGovernor, planIrqAffinity, planShield } from './cpus.js';
 import { planHugepages, planHugetlbfsMount } from './hugepages.js';
 import { planMemlock } from './memlock.js';
 import { planIgnoreMsrs, planModules } from './modules.js';
+import { planNvram } from './nvram.js';
+import { planRunAs } from './run-as.js';
 import { planSysctls, planUserSteps, planWritebackCpus } from './tunables.js';
 import { planThreadPinning } from './threads.js';
 import { planRescan, planVfioBinding } from './vfio.js';
 
 export type { StepContext } from './context.js';
 
-/** The blog's on-boot.sh order: modules and tunables, consoles off the GPU, devices to vfio-pci; then memory. */
+/** The blog's on-boot.sh order: modules and tunables, consoles off the GPU, devices to vfio-pci; then memory and the UEFI variables. */
 const BUILDERS = [
   planModules,
   planIgnoreMsrs,
@@ -23,9 +25,11 @@ const BUILDERS = [
   planRescan,
   planHugepages,
   planHugetlbfsMount,
+  planNvram,
   planUserSteps,
   planGovernor,
   planShield,
+  planRunAs,
   planMemlock,
   planThreadPinning,
   planIrqAffinity,

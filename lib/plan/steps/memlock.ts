@@ -8,10 +8,13 @@ import type { StepDraft } from '../step.js';
 const OVERHEAD = 1024 ** 3;
 const CAP_IPC_LOCK = 14n;
 
-/** Why QEMU, started by this process, may lock `bytes` already; undefined when it may not or it cannot be told. */
-function alreadyAllowed(sysroot: Sysroot, bytes: number): string | undefined {
+/**
+ * Why QEMU, started by this process, may lock `bytes` already; undefined when it may not or it
+ * cannot be told. A QEMU that becomes another user (`runAs`) loses the capabilities it inherited.
+ */
+function alreadyAllowed(sysroot: Sysroot, bytes: number, runAs: string | undefined): string | undefined {
   const capabilities = /^CapEff:\s*([0-9a-f]+)$/m.exec(sysroot.readText('/proc/self/status') ?? '')?.[1];
-  if (capabilities && (BigInt(`0x${capabilities}`) >> CAP_IPC_LOCK) & 1n) return 'boot-vm runs with CAP_IPC_LOCK, which QEMU inherits: locking memory is not limited';
+  if (runAs === undefined && capabilities && (BigInt(`0x${capabilities}`) >> CAP_IPC_LOCK) & 1n) return 'boot-vm runs with CAP_IPC_LOCK, which QEMU inherits: locking memory is not limited';
   const limits = /^Max locked memory\s+(\S+)\s+(\S+)/m.exec(sysroot.readText('/proc/self/limits') ?? '');
   if (limits && limits.slice(1).every((limit) => limit === 'unlimited' || Number(limit) >= bytes)) return `the limit is ${limits[1]} already`;
   return undefined;
@@ -26,7 +29,10 @@ export function planMemlock({ profile, sysroot }: StepContext): StepDraft[] {
     title: `raise QEMU's locked-memory limit to ${formatSize(limit)} (guest memory + 1G)`,
     from: ['memory.size', ...(profile.memory.lock ? ['memory.lock'] : ['passthrough']), 'host.memlock'],
   };
-  const allowed = alreadyAllowed(sysroot, limit);
+  const runAs = profile.host.runAs;
+  // Resource limits survive QEMU's change of user, so the wrapper's limit is still the one it has as runAs.
+  if (runAs !== undefined) step.notes = [`QEMU keeps this limit when it becomes ${runAs}; CAP_IPC_LOCK it would not keep`];
+  const allowed = alreadyAllowed(sysroot, limit, runAs);
   if (allowed) return [{ ...step, skip: allowed }];
   return [{ ...step, actions: [{ do: { kind: 'wrap', argv: ['prlimit', `--memlock=${limit}:${limit}`] }, undo: [] }] }];
 }

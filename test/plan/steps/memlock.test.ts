@@ -67,6 +67,14 @@ t.test('CAP_IPC_LOCK (bit 14 of CapEff): skipped', async (t) => {
   t.equal(skip('0000000000000000'), undefined, 'none');
 });
 
+t.test('with host.runAs, CAP_IPC_LOCK does not count (QEMU drops it with root), the limit does', async (t) => {
+  const runAs = { memory: { size: '8G', lock: true }, host: { runAs: 'qemu' } };
+  const step = planMemlock(contextOf(runAs, sysrootOf(t, status('000001ffffffffff'))))[0]!;
+  t.strictSame(step.actions, [WRAP], 'the wrapper despite the capability');
+  t.strictSame(step.notes, ['QEMU keeps this limit when it becomes qemu; CAP_IPC_LOCK it would not keep']);
+  t.equal(planMemlock(contextOf(runAs, sysrootOf(t, { ...status('000001ffffffffff'), ...limits('unlimited', 'unlimited') })))[0]!.skip, 'the limit is unlimited already');
+});
+
 t.test('CAP_IPC_LOCK lacking and no limits file: the wrapper', async (t) => {
   t.strictSame(planMemlock(contextOf({ memory: { size: '8G', lock: true } }, sysrootOf(t, status('00000000a80425fb'))))[0]!.actions, [WRAP]);
 });
