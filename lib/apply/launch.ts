@@ -108,8 +108,11 @@ export async function launchVm(plan: Plan, options: LaunchOptions): Promise<Laun
   };
   try {
     try {
-      if (reused) log.info(`the prepare steps were applied by prepare-host; keeping them`);
-      else {
+      if (reused) {
+        log.info(`the prepare steps were applied by prepare-host; keeping them`);
+        // The UEFI variable store is kept, not undone: made again here if asked (--reset-nvram) or gone since.
+        await applySteps(stepsOf(plan.steps, 'prepare').filter((step) => step.id === 'nvram'), context);
+      } else {
         journal.state.phases = [];
         await applySteps(stepsOf(plan.steps, 'prepare'), context);
         journal.state.phases.push('prepare');

@@ -1,8 +1,8 @@
 // A real QEMU (TCG, 2 vCPUs, one thread each) launched by boot-vm in threads mode: each vCPU thread
 // on its one CPU with SCHED_FIFO, every other thread on the emulator's CPUs and not real-time, read
 // back from /proc by the test itself; `vm.mjs status --json` reports the same map; `vm.mjs stop`
-// and Ctrl-C to the launcher end it (a guest with no OS ignores the ACPI power button, so QMP
-// `quit` does, after the timeout), and the host is put back once.
+// ends it, as Ctrl-C to the launcher ends a process-mode launch (a guest with no OS ignores the
+// ACPI power button, so QMP `quit` does, after the timeout), and the host is put back once.
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import t, { type Test } from 'tap';
@@ -17,10 +17,10 @@ const JOURNAL = `/run/boot-vm/${NAME}.journal`;
 /** Whether this machine lets a thread be SCHED_FIFO (a container may not): then the test asserts it. */
 const fifoAllowed = spawnSync('chrt', ['-f', '1', 'true']).status === 0;
 
-function profileDir(): string {
+function profileDir(mode: 'threads' | 'process'): string {
   const scheduler = fifoAllowed ? ', scheduler: { policy: fifo, priority: 1 }' : '';
   return writeTree({
-    [`${NAME}.yaml`]: ['machine: { accel: tcg }', 'cpu: { model: max, cores: 2 }', 'memory: { size: 64M }', `pinning: { vcpus: [1, 0], emulator: "0-1"${scheduler} }`, ''].join('\n'),
+    [`${NAME}.yaml`]: ['machine: { accel: tcg }', 'cpu: { model: max, cores: 2 }', 'memory: { size: 64M }', `pinning: { vcpus: [1, 0], emulator: "0-1"${scheduler}, mode: ${mode} }`, ''].join('\n'),
   });
 }
 
@@ -30,15 +30,15 @@ const vm = (...args: string[]) =>
     execFile(process.execPath, ['scripts/vm.mjs', ...args], { env: { PATH: process.env.PATH } }, (error, stdout, stderr) => resolve({ status: error ? Number(error.code) : 0, stdout, stderr }));
   });
 
-async function launch(t: Test, extra: string[] = []): Promise<{ launcher: Launcher; pid: number; file: string }> {
-  const file = `${profileDir()}/${NAME}.yaml`;
+async function launch(t: Test, mode: 'threads' | 'process', extra: string[] = []): Promise<{ launcher: Launcher; pid: number; file: string }> {
+  const file = `${profileDir(mode)}/${NAME}.yaml`;
   t.teardown(() => rmSync(JOURNAL, { force: true }));
   // detached: the launcher leads a process group, as a shell's foreground job does, so the test can Ctrl-C the group.
   const launcher = start('boot-vm.mjs', [file, ...extra], { PATH: process.env.PATH }, { detached: true });
   t.teardown(() => {
     if (launcher.child.exitCode === null) launcher.child.kill('SIGKILL');
   });
-  await waitForLine(launcher, /start the guest: done/);
+  await waitForLine(launcher, mode === 'threads' ? /start the guest: done/ : /QEMU started/);
   const pid = Number(/QEMU started \(pid (\d+)\)/.exec(launcher.stderr())![1]);
   t.teardown(() => {
     try {
@@ -55,7 +55,7 @@ if (!qemuUnavailable(t)) {
   if (!fifoAllowed) t.comment('chrt -f is refused on this machine: the vCPU policy is not asserted');
 
   t.test('each thread as pinned, read from /proc; vm status reports it; vm stop quits the guest that ignores ACPI', async (t) => {
-    const { launcher, pid, file } = await launch(t);
+    const { launcher, pid, file } = await launch(t, 'threads');
     const threads = readThreads(pid);
     const vcpus = threads.filter((thread) => /^CPU \d+\/TCG$/.test(thread.name));
     t.equal(vcpus.length, 2, 'two vCPU threads (MTTCG)');
@@ -90,8 +90,9 @@ if (!qemuUnavailable(t)) {
     t.equal((await vm('status', file)).status, 1, 'status: not running');
   });
 
-  t.test('Ctrl-C to the launcher: the power button, then quit after --stop-timeout', async (t) => {
-    const { launcher } = await launch(t, ['--stop-timeout', '0.5']);
+  t.test('process mode, Ctrl-C to the launcher: the power button, then quit after --stop-timeout', async (t) => {
+    const { launcher } = await launch(t, 'process', ['--stop-timeout', '0.5']);
+    t.match(launcher.stderr(), /QEMU started \(pid \d+\): qemu-system-x86_64$/m, 'the log names QEMU, not the chrt before it');
     process.kill(-launcher.child.pid!, 'SIGINT');
     const result = await launcher.done;
     t.equal(result.status, 0, result.stderr);
