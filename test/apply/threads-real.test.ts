@@ -4,11 +4,11 @@
 // ends it, as Ctrl-C to the launcher ends a process-mode launch (a guest with no OS ignores the
 // ACPI power button, so QMP `quit` does, after the timeout), and the host is put back once.
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, symlinkSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { readThreads } from '../../lib/host/threads.js';
 import { writeTree } from '../fixtures/helpers.js';
-import { start, waitForLine, type Launcher } from '../fixtures/launch.js';
+import { alive, start, waitForLine, type Launcher } from '../fixtures/launch.js';
 import { qemuUnavailable } from '../fixtures/qemu-run.js';
 
 const NAME = `boot-vm-threads-${process.pid}`;
@@ -99,6 +99,22 @@ if (!qemuUnavailable(t)) {
     t.match(result.stderr, /SIGINT: stopping the VM/);
     t.match(result.stderr, /pressed the guest's power button \(ACPI\); waiting up to 0\.5s for it to shut down/);
     t.match(result.stderr, /QEMU exited with status 0 \(stopped by QMP quit\); putting the host back/);
+    t.notOk(existsSync(JOURNAL), 'the journal is gone');
+  });
+
+  t.test('pinning that cannot be done stops the paused QEMU and undoes the launch', async (t) => {
+    // A PATH with QEMU and the shell tools but no perl, which does the pinning.
+    const bin = writeTree({});
+    for (const name of ['qemu-system-x86_64', 'sh', 'taskset', 'chrt', 'prlimit']) symlinkSync(`/usr/bin/${name}`, `${bin}/${name}`);
+    const file = `${profileDir('threads')}/${NAME}.yaml`;
+    t.teardown(() => rmSync(JOURNAL, { force: true }));
+    const launcher = start('boot-vm.mjs', [file], { PATH: bin });
+    const result = await launcher.done;
+    t.equal(result.status, 1, result.stderr);
+    t.match(result.stderr, /pin QEMU's other threads .*: failed \(perl is not installed; pinning\.mode: process needs only taskset and chrt\)/);
+    t.match(result.stderr, /failed: perl is not installed; .*; QEMU was stopped, everything done before it was undone$/m);
+    const pid = Number(/QEMU started \(pid (\d+)\)/.exec(result.stderr)![1]);
+    t.notOk(alive(pid), 'QEMU is gone');
     t.notOk(existsSync(JOURNAL), 'the journal is gone');
   });
 }
