@@ -55,11 +55,6 @@ function openJournal(plan: Plan, options: SessionOptions): { journal: Journal; k
   return { journal: existing, keep: existing.state.entries.length, reservation };
 }
 
-function pidfileOf(plan: Plan): string | undefined {
-  const at = plan.argv.indexOf('-pidfile');
-  return at < 0 ? undefined : plan.argv[at + 1];
-}
-
 export interface LaunchOptions extends SessionOptions {
   /** How long the guest has to shut down after the ACPI power button, on Ctrl-C or SIGTERM. */
   stopTimeoutMs: number;
@@ -240,10 +235,8 @@ function commandOf(plan: Plan, { sysroot, log }: SessionOptions): string[] {
 }
 
 /** The daemonized VM's process, from the pidfile QEMU writes (a /run path, so under the sysroot). */
-async function daemonOf(plan: Plan, { log, sysroot, io }: SessionOptions): Promise<ProcessRef | undefined> {
-  const pidfile = pidfileOf(plan);
-  if (!pidfile) return undefined;
-  const file = sysroot.path(pidfile);
+async function daemonOf(plan: Plan, { log, sysroot, io }: SessionOptions): Promise<ProcessRef> {
+  const file = sysroot.path(plan.control.pidfile);
   const what = `QEMU to write its pid to ${file}`;
   const readPid = () => {
     try {

@@ -12,7 +12,7 @@ import type { HostIo } from './host-io.js';
 import { Journal, JournalError } from './journal.js';
 import { isAlive, type ProcessRef } from './processes.js';
 import { withQmp } from './qmp.js';
-import { journalFileOf } from './session.js';
+import { isPreparedOnly, journalFileOf } from './session.js';
 import { classifyThreads, queryThreadIds, type QemuThreadIds, type ThreadRole } from './thread-pinning.js';
 
 /** `running`: QEMU runs; `starting`: the launcher is applying steps; `prepared`: prepare-host's steps await a launch; `leftover`: a run ended without putting the host back. */
@@ -33,8 +33,7 @@ export function readVmRecord(vm: string, sysroot: Sysroot, io: HostIo): VmRecord
   const live = { journal, ...(isAlive(launcher) ? { launcher } : {}), ...(isAlive(qemu) ? { qemu } : {}) };
   if (live.qemu) return { state: 'running', ...live };
   if (live.launcher) return { state: 'starting', ...live };
-  const preparedOnly = launcher === undefined && qemu === undefined && journal.state.phases.join() === 'prepare';
-  return { state: preparedOnly ? 'prepared' : 'leftover', ...live };
+  return { state: isPreparedOnly(journal) ? 'prepared' : 'leftover', ...live };
 }
 
 /** Every VM with a journal under the sysroot's /run/boot-vm, by name. */
@@ -91,6 +90,7 @@ const QMP_TIMEOUT_MS = 3_000;
 // /proc reports process start times in USER_HZ ticks, 100 a second on every architecture Linux exports it for.
 const USER_HZ = 100;
 
+/** This machine's /proc, as for the threads: QEMU runs here whatever tree the VM was planned against. */
 function uptimeOf(qemu: ProcessRef): number {
   const now = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
   return Math.max(0, Math.round(now - Number(qemu.start) / USER_HZ));
