@@ -1,6 +1,4 @@
 /** `vm status|stop|list`: the running VMs, seen and stopped from another terminal. */
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { nodeHostIo } from '../apply/host-io.js';
 import { createLogger } from '../apply/log.js';
 import type { QemuStopper } from '../apply/stop.js';
@@ -9,7 +7,7 @@ import { stopVm } from '../apply/vm-stop.js';
 import { formatPciAddress, parsePciAddress } from '../pci-address.js';
 import { BootVmError, UsageError } from '../errors.js';
 import type { Sysroot } from '../host/sysroot.js';
-import { profileSearchPath, vmNameOf } from '../profile/find.js';
+import { listProfiles, profileSearchPath, vmNameOf } from '../profile/find.js';
 import { loadProfile } from '../profile/load.js';
 import { openSysroot, type CliOutput } from './inspect-options.js';
 import { parseSeconds } from './seconds.js';
@@ -139,20 +137,9 @@ function list(sysroot: Sysroot, cwd: string, env: NodeJS.ProcessEnv, json: boole
   const records = readVmRecords(sysroot, nodeHostIo);
   const rows: { vm: string; state: VmState; file: string | null; qemuPid?: number; launcherPid?: number }[] = [];
   const seen = new Set<string>();
-  for (const dir of profileSearchPath(cwd, env)) {
-    let files: string[];
-    try {
-      files = readdirSync(dir).filter((file) => /\.ya?ml$/.test(file)).sort();
-    } catch {
-      continue;
-    }
-    for (const file of files) {
-      const vm = file.replace(/\.ya?ml$/, '');
-      // The first profile of a name on the search path is the one boot-vm <name> runs.
-      if (seen.has(vm)) continue;
-      seen.add(vm);
-      rows.push(rowOf(vm, join(dir, file), records.get(vm) ?? { state: 'stopped' }));
-    }
+  for (const { name, file } of listProfiles(profileSearchPath(cwd, env))) {
+    seen.add(name);
+    rows.push(rowOf(name, file, records.get(name) ?? { state: 'stopped' }));
   }
   for (const [vm, record] of records) if (!seen.has(vm)) rows.push(rowOf(vm, null, record));
   if (json) return { stdout: `${JSON.stringify(rows, null, 1)}\n`, stderr: [], exitCode: 0 };

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { ProfileError, UsageError, type Problem } from '../errors.js';
 
@@ -50,4 +50,22 @@ export function vmNameOf(reference: string): string {
 /** Directories an `extends` name is looked up in: beside the extending file first, then the search path. */
 export function extendsSearchPath(file: string, searchPath: readonly string[]): string[] {
   return [dirname(file), ...searchPath.filter((dir) => resolve(dir) !== dirname(file))];
+}
+
+/** Every profile on the search path, by name and in path order; of two with one name, the first, which a lookup finds. */
+export function listProfiles(dirs: readonly string[]): { name: string; file: string }[] {
+  const found = new Map<string, string>();
+  for (const dir of dirs) {
+    let files: string[];
+    try {
+      files = readdirSync(dir).filter((file) => YAML_FILE.test(file)).sort();
+    } catch {
+      continue; // a directory of the search path that does not exist
+    }
+    for (const file of files) {
+      const name = file.replace(YAML_FILE, '');
+      if (PROFILE_NAME.test(name) && !found.has(name)) found.set(name, join(dir, file));
+    }
+  }
+  return [...found].map(([name, file]) => ({ name, file }));
 }

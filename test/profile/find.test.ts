@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { ProfileError, UsageError } from '../../lib/errors.js';
-import { extendsSearchPath, findProfile, profileSearchPath, vmNameOf } from '../../lib/profile/find.js';
+import { extendsSearchPath, findProfile, listProfiles, profileSearchPath, vmNameOf } from '../../lib/profile/find.js';
 import { loadProfile } from '../../lib/profile/load.js';
 import { errorLines, tree } from '../fixtures/trees.js';
 
@@ -92,4 +92,13 @@ t.test('vmNameOf: the VM a name or a path stands for, without reading the profil
 t.test('vmNameOf of a path is the name loadProfile gives the VM', async (t) => {
   const dir = tree(t, { 'elsewhere/my-vm.yml': 'memory: { size: 2G }\n' });
   t.equal(vmNameOf(join(dir, 'elsewhere/my-vm.yml')), loadProfile(join(dir, 'elsewhere/my-vm.yml'), { cwd: dir, env: {} }).name);
+});
+
+t.test('listProfiles: each name once, the first on the search path, missing directories skipped', async (t) => {
+  const dir = tree(t, { 'a/win.yaml': '', 'a/linux.yml': '', 'a/notes.txt': '', 'b/win.yaml': '', 'b/htpc.yaml': '' });
+  t.strictSame(listProfiles([join(dir, 'a'), join(dir, 'missing'), join(dir, 'b')]), [
+    { name: 'linux', file: join(dir, 'a/linux.yml') },
+    { name: 'win', file: join(dir, 'a/win.yaml') },
+    { name: 'htpc', file: join(dir, 'b/htpc.yaml') },
+  ]);
 });
