@@ -46,7 +46,7 @@ export function classifyThreads(threads: ThreadState[], ids: QemuThreadIds): { t
   return threads.map((thread) => ({ thread, role: roles.get(thread.tid) ?? { kind: 'emulator' } }));
 }
 
-export const describeRole = (role: ThreadRole) => (role.kind === 'vcpu' ? `vCPU ${role.index}` : role.kind === 'iothread' ? `IO thread ${role.id}` : 'emulator');
+const describeRole = (role: ThreadRole) => (role.kind === 'vcpu' ? `vCPU ${role.index}` : role.kind === 'iothread' ? `IO thread ${role.id}` : 'emulator');
 
 /** The operations that pin one kind of thread: `taskset -a` is every thread of the process, the main one first. */
 function opsOf(action: PinAction, pid: number, ids: QemuThreadIds): PinOp[] {

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { parseCpuList } from '../cpu-list.js';
 
 /** Linux's SCHED_* numbers (stat field 41) by name, as chrt names them. */
-export const POLICY_OF_NUMBER = { 0: 'other', 1: 'fifo', 2: 'rr', 3: 'batch', 5: 'idle', 6: 'deadline' } as const;
+const POLICY_OF_NUMBER = { 0: 'other', 1: 'fifo', 2: 'rr', 3: 'batch', 5: 'idle', 6: 'deadline' } as const;
 
 export type ThreadPolicy = (typeof POLICY_OF_NUMBER)[keyof typeof POLICY_OF_NUMBER];
 

@@ -9,9 +9,9 @@ import { arg, type Arg, type BuildInput } from './arg.js';
 
 export const CHRT_POLICY = { rr: '-r', fifo: '-f', other: '-o', batch: '-b', idle: '-i' } as const;
 
-export type Scheduler = NonNullable<NonNullable<BuildInput['profile']['pinning']>['scheduler']>;
+type Scheduler = NonNullable<NonNullable<BuildInput['profile']['pinning']>['scheduler']>;
 
-export const isRealtime = (scheduler: Scheduler) => scheduler.policy === 'rr' || scheduler.policy === 'fifo';
+const isRealtime = (scheduler: Scheduler) => scheduler.policy === 'rr' || scheduler.policy === 'fifo';
 
 /** The profile's priority, or chrt's usual one: 1 for the real-time policies, 0 for the others. */
 export const priorityOf = (scheduler: Scheduler) => scheduler.priority ?? (isRealtime(scheduler) ? 1 : 0);
