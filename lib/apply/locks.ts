@@ -92,7 +92,8 @@ export function reserveDevices(vm: string, devices: string[], { sysroot, io, own
         const holder = readHolder(io, file);
         if (holder && holder.vm === vm && sameProcess(holder.launcher, owner)) io.remove(file);
       }
-      removeEmptyDirs(io, [...createdDirs].reverse());
+      // The devices directory is boot-vm's own: once empty it goes, whoever made it.
+      removeEmptyDirs(io, [...new Set([sysroot.path(DEVICES_DIR), ...[...createdDirs].reverse()])]);
     },
   };
   const take = (device: string) => {
