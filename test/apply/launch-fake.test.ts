@@ -190,7 +190,7 @@ t.test('a QEMU that cannot start: everything undone, named', async (t) => {
   const launcher = start('boot-vm.mjs', ['mediapc', '--sysroot', root, '--qemu-binary', join(root, 'no-such-qemu'), '--qemu-version', '7.2']);
   const result = await launcher.done;
   t.equal(result.status, 1);
-  t.match(result.stderr, /^cannot start QEMU: Command failed with ENOENT: .*no-such-qemu/m);
+  t.match(result.stderr, /^cannot start QEMU: .*no-such-qemu: no such file \(ENOENT\)$/m);
   t.strictSame(changes(before, snapshot(root)), []);
 });
 
