@@ -67,7 +67,7 @@ function opsOf(action: PinAction, pid: number, ids: QemuThreadIds): PinOp[] {
 /** The commands the live host would run for one kind of thread: logged when the tree is another host's. */
 function commandsOf(action: PinAction, pid: number, ids: QemuThreadIds): string {
   if (action.threads === 'emulator') return `taskset -a -p -c ${formatCpuList(action.cpus)} ${pid}`;
-  return opsOf(action, pid, ids).map((op) => shellLine(op).replace(' >/dev/null', '')).join('; ');
+  return opsOf(action, pid, ids).flatMap(shellCommands).join('; ');
 }
 
 /** What the pin actions ask of each thread, to check against /proc. */
@@ -90,8 +90,8 @@ export function mismatches(threads: ThreadState[], ids: QemuThreadIds, expected:
     const cpus = role.kind === 'vcpu' ? (expected.vcpus?.[role.index] !== undefined ? [expected.vcpus[role.index]!] : undefined) : role.kind === 'iothread' ? expected.iothreads : expected.emulator;
     if (cpus && !sameCpus(thread.allowed, cpus)) problems.push(`${name} may run on CPUs ${formatCpuList(thread.allowed)}, not ${formatCpuList(cpus)}`);
     const scheduler = expected.scheduler;
-    if (role.kind === 'vcpu' && scheduler && (thread.policy !== scheduler.policy || (realtime && thread.priority !== scheduler.priority))) {
-      problems.push(`${name} runs ${thread.policy} ${thread.priority}, not ${describeScheduler(scheduler)}`);
+    if (role.kind === 'vcpu' && scheduler && (thread.policy !== scheduler.policy || (realtime && thread.priority !== scheduler.priority) || (scheduler.nice !== undefined && thread.nice !== scheduler.nice))) {
+      problems.push(`${name} runs ${thread.policy} ${thread.priority}${scheduler.nice !== undefined ? ` nice ${thread.nice}` : ''}, not ${describeScheduler(scheduler)}`);
     }
     if (role.kind !== 'vcpu' && realtime && isRealtimePolicy(thread.policy)) problems.push(`${name} is real-time (${thread.policy} ${thread.priority}); only vCPU threads should be`);
   }
@@ -108,7 +108,8 @@ const SCHED_RESET_ON_FORK = 0x40000000;
 const SYSCALLS: Partial<Record<string, [number, number]>> = { x64: [203, 144], arm64: [122, 119] };
 
 // Perl is in every Debian-like base system (perl-base is Essential) and calls the two syscalls
-// itself. Reads `a TID CPU…`, `s TID POLICY PRIORITY` and `done N` lines; stops at the first error.
+// itself, and setpriority (which on Linux renices one thread). Reads `a TID CPU…`,
+// `s TID POLICY PRIORITY [NICE]` and `done N` lines; stops at the first error.
 const PERL_PINNER = `
 $| = 1;
 my ($setaffinity, $setscheduler) = @ARGV;
@@ -123,6 +124,7 @@ while (my $line = <STDIN>) {
   } else {
     my $param = pack('i', $args[2]);
     syscall($setscheduler + 0, $tid, $args[1] + 0, $param) == 0 or die "cannot set the scheduler of thread $tid: $!\\n";
+    if (defined $args[3]) { setpriority(0, $tid, $args[3] + 0) or die "cannot set the nice value of thread $tid to $args[3]: $!\\n"; }
   }
 }
 `;
@@ -173,10 +175,18 @@ export class Pinner {
 }
 
 const perlLine = (op: PinOp) =>
-  'cpus' in op ? `a ${op.tid} ${op.cpus.join(' ')}` : `s ${op.tid} ${POLICY_NUMBER[op.scheduler.policy] | (isRealtimePolicy(op.scheduler.policy) ? SCHED_RESET_ON_FORK : 0)} ${op.scheduler.priority}`;
+  'cpus' in op
+    ? `a ${op.tid} ${op.cpus.join(' ')}`
+    : `s ${op.tid} ${POLICY_NUMBER[op.scheduler.policy] | SCHED_RESET_ON_FORK} ${op.scheduler.priority}${op.scheduler.nice !== undefined ? ` ${op.scheduler.nice}` : ''}`;
 
-const shellLine = (op: PinOp) =>
-  ('cpus' in op ? ['taskset', '-p', '-c', formatCpuList(op.cpus), String(op.tid)] : ['chrt', ...chrtWords(op.scheduler), '-p', String(op.scheduler.priority), String(op.tid)]).map(shellQuote).join(' ') + ' >/dev/null';
+/** What taskset, chrt and renice would do for one operation. */
+const shellCommands = (op: PinOp) =>
+  ('cpus' in op
+    ? [['taskset', '-p', '-c', formatCpuList(op.cpus), String(op.tid)]]
+    : [['chrt', ...chrtWords(op.scheduler), '-p', String(op.scheduler.priority), String(op.tid)], ...(op.scheduler.nice !== undefined ? [['renice', '-n', String(op.scheduler.nice), '-p', String(op.tid)]] : [])]
+  ).map((words) => words.map(shellQuote).join(' '));
+
+const shellLine = (op: PinOp) => shellCommands(op).map((command) => `${command} >/dev/null`).join('\n');
 
 export interface StartGuestOptions {
   pid: number;

@@ -3,7 +3,7 @@
  * is pass, warn or fail, and a failing one says what to do. Reads the host through the sysroot;
  * the only things it runs are the QEMU probes it is handed (lib/apply/).
  */
-import { formatCpuList } from '../cpu-list.js';
+import { formatCpuList, parseCpuList } from '../cpu-list.js';
 import { InputError, formatProblem } from '../errors.js';
 import { cmdlineValue, readKernelCmdline } from '../host/cmdline.js';
 import { readCpuInfo } from '../host/cpuinfo.js';
@@ -19,6 +19,8 @@ import { resolveAutoPinning } from '../plan/auto-pinning.js';
 import { Collector } from '../plan/diagnostics.js';
 import { resolveFirmware } from '../plan/firmware.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
+import { describeRtStall, rtThrottling } from '../plan/rt-throttling.js';
+import { RT_RUNTIME_SYSCTL } from '../host/rt-throttling.js';
 import type { QemuProbe } from '../plan/qemu-version.js';
 import type { LoadedProfile } from '../profile/load.js';
 import type { Profile } from '../profile/schema.js';
@@ -266,6 +268,34 @@ function checkPinning(topology: CpuTopology, profile: Profile): Check[] {
   return checks;
 }
 
+/** isolcpus=[flags,]LIST: the CPUs the scheduler keeps other tasks off. */
+function isolatedCpus(sysroot: Sysroot): number[] {
+  const value = cmdlineValue(readKernelCmdline(sysroot) ?? [], 'isolcpus');
+  return value === undefined ? [] : (parseCpuList(value.split(',').filter((part) => /^[\d-]+$/.test(part)).join(',')) ?? []);
+}
+
+/** The vCPUs' scheduler against the kernel's real-time throttling (lib/plan/rt-throttling.ts). */
+function checkScheduler(sysroot: Sysroot, profile: Profile): Check[] {
+  const pinning = profile.pinning;
+  if (!pinning?.scheduler) return [];
+  const name = 'vCPU scheduler';
+  const throttling = rtThrottling(profile, sysroot);
+  if (!throttling.realtime) return [check('pass', name, `${pinning.scheduler.policy}${pinning.scheduler.nice !== undefined ? ` nice ${pinning.scheduler.nice}` : ''}: real-time throttling does not apply`)];
+  if (!throttling.off) {
+    return [check('warn', name, describeRtStall(throttling), `pinning.scheduler: { policy: other, nice: -20 } (the default), or host.sysctl ${RT_RUNTIME_SYSCTL}: -1 (safe only on CPUs nothing else needs)`)];
+  }
+  const cpus = formatCpuList(pinning.vcpus);
+  const isolated = isolatedCpus(sysroot);
+  const kept = profile.host.shield !== false || pinning.vcpus.every((cpu) => isolated.includes(cpu));
+  const off = throttling.off === 'profile' ? `off while the VM runs (host.sysctl ${RT_RUNTIME_SYSCTL}: -1)` : `off on this host (${RT_RUNTIME_SYSCTL} is -1)`;
+  const detail = `real-time throttling ${off}: a busy ${throttling.policy} vCPU keeps CPUs ${cpus} for as long as it runs, and the kernel's own work bound there (kworkers, RCU, timers) waits; safe only on CPUs nothing else needs`;
+  return [
+    kept
+      ? check('pass', name, `${detail}, as ${profile.host.shield !== false ? 'host.shield keeps host tasks off them' : 'isolcpus keeps them'}`)
+      : check('warn', name, detail, `keep the host off CPUs ${cpus}: host.shield, or isolcpus=${cpus} nohz_full=${cpus} on the kernel command line; or use { policy: other, nice: -20 }`),
+  ];
+}
+
 /** Runs every check for a profile on the host. */
 export function runDoctor(loaded: LoadedProfile, options: DoctorOptions): Check[] {
   const { sysroot } = options;
@@ -282,7 +312,7 @@ export function runDoctor(loaded: LoadedProfile, options: DoctorOptions): Check[
   const profile = resolveAutoPinning(loaded.profile, sysroot, new Collector(loaded.locate), readTopology).profile;
   checks.push(...checkVfioModules(sysroot, profile));
   profile.passthrough.forEach((_, i) => checks.push(...checkDevice(sysroot, profile, i)));
-  checks.push(...checkHugepages(sysroot, profile), ...checkMemlock(sysroot, profile), ...checkQemu(profile, options, plan), ...checkFirmware(loaded, profile, sysroot, plan), ...checkPinning(readTopology(), profile));
+  checks.push(...checkHugepages(sysroot, profile), ...checkMemlock(sysroot, profile), ...checkQemu(profile, options, plan), ...checkFirmware(loaded, profile, sysroot, plan), ...checkPinning(readTopology(), profile), ...checkScheduler(sysroot, profile));
   return checks;
 }
 

@@ -14,6 +14,7 @@ import { formatQemuVersion, type QemuVersion } from '../qemu/version.js';
 import { noteAutoPinning, resolveAutoPinning } from './auto-pinning.js';
 import { Collector } from './diagnostics.js';
 import { resolveFirmware } from './firmware.js';
+import { checkRtThrottling } from './rt-throttling.js';
 import { checkHostCpus, checkHostDevices, checkHostFiles, checkHostHugepages } from './host-checks.js';
 import { resolveMemoryPath } from './memory-path.js';
 import { chooseQemuVersion, type QemuProbe } from './qemu-version.js';
@@ -79,6 +80,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
   checkHostDevices(profile, sysroot, report);
   checkHostFiles(profile, sysroot, report);
   checkHostHugepages(profile, sysroot, report);
+  checkRtThrottling(profile, sysroot, (key, message) => diagnostics.warn(key, message));
   const memoryPath = resolveMemoryPath(profile, sysroot);
   // The mount step mounts it when host preparation is on; otherwise the user has to.
   if (memoryPath?.warning && !profile.host.hugepages) diagnostics.warn(profile.memory.path ? 'memory.path' : 'memory.hugepages', memoryPath.warning);

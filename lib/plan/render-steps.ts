@@ -75,6 +75,7 @@ function renderPinning(action: Extract<Action, { kind: 'pin-threads' }>): string
         .flatMap((cpu, vcpu) => [
           `taskset -p -c ${cpu} <thread-id of vCPU ${vcpu}>${vcpu === 0 ? '  # from QMP query-cpus-fast' : ''}`,
           ...(scheduler ? [`chrt ${chrtWords(scheduler).join(' ')} -p ${scheduler.priority} <thread-id of vCPU ${vcpu}>`] : []),
+          ...(scheduler?.nice !== undefined ? [`renice -n ${scheduler.nice} -p <thread-id of vCPU ${vcpu}>`] : []),
         ])
         .join('\n');
     }

@@ -61,6 +61,8 @@ export interface Owner {
 export interface ThreadScheduler {
   policy: 'rr' | 'fifo' | 'other' | 'batch' | 'idle';
   priority: number;
+  /** other and batch: the threads' nice value (renice). */
+  nice?: number;
 }
 
 export interface StepAction {
@@ -101,4 +103,5 @@ export const wrapperWords = (steps: Step[]) =>
 export const setValue = (path: string, value: string): StepAction => ({ do: { kind: 'set', path, value }, undo: [{ kind: 'restore', path }] });
 
 /** chrt's policy words for a thread; -R (reset on fork) keeps a real-time policy from passing to threads it starts. */
-export const chrtWords = ({ policy }: ThreadScheduler) => (policy === 'rr' || policy === 'fifo' ? ['-R', CHRT_POLICY[policy]] : [CHRT_POLICY[policy]]);
+/** chrt -R (reset on fork) for every policy: threads a vCPU thread starts get neither its policy nor a negative nice. */
+export const chrtWords = ({ policy }: ThreadScheduler) => ['-R', CHRT_POLICY[policy]];

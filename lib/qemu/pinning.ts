@@ -13,6 +13,8 @@ type Scheduler = NonNullable<NonNullable<BuildInput['profile']['pinning']>['sche
 
 const isRealtime = (scheduler: Scheduler) => scheduler.policy === 'rr' || scheduler.policy === 'fifo';
 
+const takesNice = (scheduler: Scheduler) => scheduler.policy === 'other' || scheduler.policy === 'batch';
+
 /** The profile's priority, or chrt's usual one: 1 for the real-time policies, 0 for the others. */
 export const priorityOf = (scheduler: Scheduler) => scheduler.priority ?? (isRealtime(scheduler) ? 1 : 0);
 
@@ -38,6 +40,7 @@ export function checkPinning({ profile, diagnostics }: BuildInput): void {
     const priority = priorityOf(scheduler);
     if (isRealtime(scheduler) && priority < 1) diagnostics.error('pinning.scheduler.priority', `${scheduler.policy} needs a priority from 1 to 99`);
     if (!isRealtime(scheduler) && priority !== 0) diagnostics.error('pinning.scheduler.priority', `${scheduler.policy} takes priority 0 only`);
+    if (scheduler.nice !== undefined && !takesNice(scheduler)) diagnostics.error('pinning.scheduler.nice', `${scheduler.policy} ignores nice; it goes with policy other or batch`);
   }
 }
 
@@ -48,9 +51,11 @@ export function buildWrappers(input: BuildInput): Arg[] {
   if (!pinning || pinning.mode === 'threads') return [];
   const args: Arg[] = [];
   const scheduler = pinning.scheduler;
-  if (scheduler) {
+  // SCHED_OTHER is every process's policy already: only the nice value needs a wrapper then.
+  if (scheduler && scheduler.policy !== 'other') {
     args.push(arg(['chrt', CHRT_POLICY[scheduler.policy], String(priorityOf(scheduler))], ['pinning.scheduler.policy', ...(scheduler.priority !== undefined ? ['pinning.scheduler.priority'] : [])], ['every QEMU thread inherits the policy']));
   }
+  if (scheduler?.nice) args.push(arg(['nice', '-n', String(scheduler.nice)], ['pinning.scheduler.nice'], ['every QEMU thread inherits the nice value']));
   const cpus = formatCpuList(processCpus(input));
   const notes = pinning.emulator
     ? [`process mode: vCPU and emulator threads all share ${cpus}; mode: threads pins each thread`]

@@ -28,6 +28,12 @@ t.test('a vCPU thread QMP named that is not in /proc is a mismatch', async (t) =
   t.strictSame(mismatches(good.filter((each) => each.tid !== 12), ids, expected), ["vCPU 1's thread 12 is not among QEMU's threads"]);
 });
 
+t.test('a nice value the vCPU thread does not have is a mismatch', async (t) => {
+  const niced = { ...expected, scheduler: { policy: 'other' as const, priority: 0, nice: -20 } };
+  const threads = [thread(10, 'qemu', [0, 1]), { ...thread(11, 'CPU 0/KVM', [2]), nice: -20 }, thread(12, 'CPU 1/KVM', [3])];
+  t.strictSame(mismatches(threads, { ...ids, iothreads: [] }, niced), ['vCPU 1 thread 12 (CPU 1/KVM) runs other 0 nice 0, not SCHED_OTHER nice -20']);
+});
+
 t.test('without a scheduler, policies are not checked', async (t) => {
   const { scheduler: _, ...noScheduler } = expected;
   t.strictSame(mismatches([thread(10, 'qemu', [0, 1], 'fifo', 1), thread(11, 'CPU 0/KVM', [2], 'rr', 1), thread(12, 'CPU 1/KVM', [3])], { ...ids, iothreads: [] }, noScheduler), []);
@@ -39,9 +45,9 @@ t.test('the pinner sets CPUs and schedulers in order, through perl or, elsewhere
     t.teardown(() => sleeper.kill());
     const tid = sleeper.pid!;
     const pinner = new Pinner({ PATH: process.env.PATH }, arch);
-    const result = await pinner.run([[{ tid, cpus: [0] }], [{ tid, scheduler: { policy: 'batch', priority: 0 } }]]);
+    const result = await pinner.run([[{ tid, cpus: [0] }], [{ tid, scheduler: { policy: 'batch', priority: 0, nice: -7 } }]]);
     t.strictSame(result, { finished: 2 }, arch);
-    t.match(readThread(tid, tid), { allowed: [0], policy: 'batch', priority: 0 }, `${arch}: read back from /proc`);
+    t.match(readThread(tid, tid), { allowed: [0], policy: 'batch', priority: 0, nice: -7 }, `${arch}: read back from /proc`);
     const failing = new Pinner({ PATH: process.env.PATH }, arch);
     const refused = await failing.run([[{ tid, cpus: [1] }], [{ tid: 999_999_999, cpus: [0] }], [{ tid, cpus: [0] }]]);
     t.equal(refused.finished, 1, `${arch}: stops at the first failure`);

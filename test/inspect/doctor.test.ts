@@ -28,7 +28,7 @@ const failures = (checks: Check[]) => checks.filter((item) => item.status === 'f
 t.test('the blog host passes the blog profile (warnings only)', async (t) => {
   const checks = doctor('profiles/mediapc.yaml', host('z77-i5-2500'));
   t.strictSame(failures(checks), []);
-  t.match(renderDoctorText('mediapc', checks), /\nmediapc: 0 fail, 5 warn, \d+ pass\n$/);
+  t.match(renderDoctorText('mediapc', checks), /\nmediapc: 0 fail, 6 warn, \d+ pass\n$/);
   t.equal(JSON.parse(renderDoctorJson('mediapc', checks)).ok, true);
 });
 
@@ -128,6 +128,17 @@ t.test('pinning: CPUs that do not exist or are offline, split siblings', async (
   t.match(find(checks, 'SMT siblings')[0], { status: 'warn', detail: /the siblings of vCPU CPUs 10 stay with the host/ });
   const absent = profileFile(t, 'memory: { size: 4G }\npinning: { vcpus: [70] }\n');
   t.match(find(doctor(absent, host('inspur-nf5212m5')), 'pinned CPUs')[0], { status: 'fail', detail: '70 do not exist' });
+});
+
+t.test('the vCPU scheduler: RT throttling warned, turning it off explained, isolated CPUs make it safe', async (t) => {
+  const on = (yaml: string, sysroot = host('inspur-nf5212m5')) => find(doctor(profileFile(t, `memory: { size: 4G }\n${yaml}`), sysroot), 'vCPU scheduler');
+  t.match(on('pinning: { vcpus: [10, 28] }\n'), [{ status: 'pass', detail: 'other nice -20: real-time throttling does not apply' }], 'the default');
+  t.match(on('pinning: { vcpus: [10, 28], scheduler: { policy: fifo } }\n'), [{ status: 'warn', detail: /SCHED_FIFO vCPU that never idles stalls 50 ms once a second/, fix: /policy: other, nice: -20/ }]);
+  const off = 'pinning: { vcpus: [10, 28], scheduler: { policy: fifo } }\nhost: { sysctl: { kernel.sched_rt_runtime_us: -1 } }\n';
+  t.match(on(off), [{ status: 'warn', detail: /off while the VM runs \(host.sysctl kernel.sched_rt_runtime_us: -1\).*keeps CPUs 10,28.*safe only on CPUs nothing else needs/, fix: /isolcpus=10,28 nohz_full=10,28/ }]);
+  t.match(on(off, hostCopy(t, 'inspur-nf5212m5', { 'proc/cmdline': 'ro isolcpus=domain,managed_irq,10,28 quiet\n' })), [{ status: 'pass', detail: /as isolcpus keeps them$/ }]);
+  const global = hostCopy(t, 'inspur-nf5212m5', { 'proc/sys/kernel/sched_rt_runtime_us': '-1\n', 'proc/sys/kernel/sched_rt_period_us': '1000000\n' });
+  t.match(on('pinning: { vcpus: [10, 28], scheduler: { policy: rr } }\n', global), [{ status: 'warn', detail: /off on this host \(kernel.sched_rt_runtime_us is -1\)/ }]);
 });
 
 t.test('a profile the plan rejects is a FAIL line per problem, and the rest still runs', async (t) => {

@@ -9,9 +9,9 @@ const HYBRID = 'test/fixtures/inspect/profiles/hybrid-gaming.yaml';
 const EPYC = 'test/fixtures/inspect/profiles/epyc-render.yaml';
 
 t.test('the schema turns both forms into an empty, marked vCPU list', async (t) => {
-  t.strictSame(profileOf({ memory: { size: '1G' }, pinning: 'auto' }).pinning, { vcpus: [], mode: 'threads', auto: 'pinning' });
-  t.strictSame(profileOf({ memory: { size: '1G' }, pinning: { vcpus: 'auto', emulator: [0] } }).pinning, { vcpus: [], emulator: [0], mode: 'threads', auto: 'vcpus' });
-  t.strictSame(profileOf({ memory: { size: '1G' }, pinning: { vcpus: [2, 3] } }).pinning, { vcpus: [2, 3], mode: 'threads' }, 'named CPUs stay as they are');
+  t.strictSame(profileOf({ memory: { size: '1G' }, pinning: 'auto' }).pinning, { vcpus: [], scheduler: { policy: 'other', nice: -20 }, mode: 'threads', auto: 'pinning' });
+  t.strictSame(profileOf({ memory: { size: '1G' }, pinning: { vcpus: 'auto', emulator: [0] } }).pinning, { vcpus: [], emulator: [0], scheduler: { policy: 'other', nice: -20 }, mode: 'threads', auto: 'vcpus' });
+  t.strictSame(profileOf({ memory: { size: '1G' }, pinning: { vcpus: [2, 3] } }).pinning, { vcpus: [2, 3], scheduler: { policy: 'other', nice: -20 }, mode: 'threads' }, 'named CPUs stay as they are');
 });
 
 t.test('pinning: auto on the hybrid desktop: P-cores 1-4, emulator on core 0, explained', async (t) => {
@@ -21,18 +21,18 @@ t.test('pinning: auto on the hybrid desktop: P-cores 1-4, emulator on core 0, ex
     pins.map((step) => [step.id, step.from, step.actions.map(({ do: action }) => (action.kind === 'pin-threads' ? action.cpus : []))]),
     [
       ['pin-emulator', ['pinning'], [[0, 1]]],
-      ['pin-vcpus', ['pinning'], [[2, 3, 4, 5, 6, 7, 8, 9]]],
+      ['pin-vcpus', ['pinning', 'pinning.scheduler'], [[2, 3, 4, 5, 6, 7, 8, 9]]],
     ],
     'threads mode: the vCPU and emulator pinning come from pinning itself, not a defaulted pinning.vcpus',
   );
   t.match(plan.argv.join(' '), /-smp 8,sockets=1,cores=4,threads=2/);
-  t.match(pins[1]!.notes.join('\n'), /^pinning: auto → vCPUs on 2,3,4,5,6,7,8,9, emulator on 0-1: the host keeps its first core/);
+  t.match(pins[1]!.notes.at(-1)!, /^pinning: auto → vCPUs on 2,3,4,5,6,7,8,9, emulator on 0-1: the host keeps its first core/);
 });
 
 t.test('pinning: auto in process mode: the taskset prefix, explained', async (t) => {
   const dir = tree(t, { 'hybrid-process.yaml': `extends: ${join(REPO, HYBRID)}\npinning: { vcpus: auto, emulator: auto, mode: process }\n` });
   const plan = planOn(join(dir, 'hybrid-process.yaml'), 'i7-12700k', { qemuVersion: { major: 7, minor: 2 } });
-  t.strictSame(plan.argv.slice(0, 3), ['taskset', '-c', '0-9']);
+  t.strictSame(plan.argv.slice(0, 6), ['nice', '-n', '-20', 'taskset', '-c', '0-9']);
   const explain = renderExplain(plan);
   t.match(explain, /^taskset -c 0-9 {2}← pinning, pinning\.mode$/m, 'from pinning itself, not a defaulted pinning.vcpus');
   t.match(explain, /↳ pinning: auto → vCPUs on 2,3,4,5,6,7,8,9, emulator on 0-1: the host keeps its first core/);

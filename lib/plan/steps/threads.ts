@@ -12,7 +12,8 @@ import { hostCpus } from './cpus.js';
 
 const POLICY_NAMES = { rr: 'SCHED_RR', fifo: 'SCHED_FIFO', other: 'SCHED_OTHER', batch: 'SCHED_BATCH', idle: 'SCHED_IDLE' } as const;
 
-export const describeScheduler = ({ policy, priority }: ThreadScheduler) => `${POLICY_NAMES[policy]}${policy === 'rr' || policy === 'fifo' ? ` priority ${priority}` : ''}`;
+export const describeScheduler = ({ policy, priority, nice }: ThreadScheduler) =>
+  `${POLICY_NAMES[policy]}${policy === 'rr' || policy === 'fifo' ? ` priority ${priority}` : ''}${nice !== undefined ? ` nice ${nice}` : ''}`;
 
 /** The emulator's CPUs: `pinning.emulator`, else the CPUs no vCPU has, else (none left) every online CPU. */
 function emulatorCpus(context: StepContext): { cpus: number[]; from: string[]; notes: string[] } | { skip: string } {
@@ -56,14 +57,16 @@ export function planThreadPinning(context: StepContext): StepDraft[] {
       actions: [{ do: { kind: 'pin-threads', threads: 'iothreads', cpus }, undo: [] }],
     });
   }
-  const scheduler = pinning.scheduler ? { policy: pinning.scheduler.policy, priority: priorityOf(pinning.scheduler) } : undefined;
+  const scheduler = pinning.scheduler
+    ? { policy: pinning.scheduler.policy, priority: priorityOf(pinning.scheduler), ...(pinning.scheduler.nice !== undefined ? { nice: pinning.scheduler.nice } : {}) }
+    : undefined;
   steps.push(
     {
       id: 'pin-vcpus',
       phase,
       title: `pin each vCPU thread to its own CPU (${pinning.vcpus.map((cpu, vcpu) => `${vcpu}→${cpu}`).join(' ')})${scheduler ? `, ${describeScheduler(scheduler)}` : ''}`,
       from: ['pinning.vcpus', ...(pinning.scheduler ? ['pinning.scheduler'] : [])],
-      notes: scheduler ? ['the vCPU threads alone get the policy; threads they start do not inherit it (chrt -R)'] : [],
+      notes: scheduler ? [`the vCPU threads alone get the policy${scheduler.nice !== undefined ? ' and nice value' : ''}; threads they start do not inherit ${scheduler.nice !== undefined ? 'them' : 'it'} (chrt -R)`] : [],
       actions: [{ do: { kind: 'pin-threads', threads: 'vcpus', cpus: pinning.vcpus, ...(scheduler ? { scheduler } : {}) }, undo: [] }],
     },
     {
