@@ -8,46 +8,37 @@
 // the guest: done" line, which includes QEMU's start-up to QMP). Target: threads mode not
 // noticeably slower (median within 10 % or 50 ms).
 // Usage: node bench/launch.mjs [--runs N]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import minimist from 'minimist';
+import { median, startBootVm, stop, writeProfile } from './helpers.mjs';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
 const runs = Number(minimist(process.argv.slice(2), { default: { runs: 9 } }).runs);
 
 const dir = mkdtempSync(join(tmpdir(), 'boot-vm-bench-launch-'));
 const MODES = ['process', 'threads'];
 for (const mode of MODES) {
-  writeFileSync(
-    join(dir, `bench-${mode}.yaml`),
-    [
-      'machine: { accel: tcg }',
-      'cpu: { model: max, cores: 2 }',
-      'memory: { size: 64M }',
-      // No real-time scheduler: with both of a 2-CPU machine's CPUs running SCHED_FIFO vCPUs, QEMU's
-      // main loop (SCHED_OTHER in threads mode) waits for RT throttling before it answers `cont`.
-      `pinning: { vcpus: [0, 1], emulator: "0-1", mode: ${mode} }`,
-      `extraArgs: [-chardev, "file,id=dbg,path=${join(dir, `${mode}.debugcon`)}", -device, "isa-debugcon,iobase=0x402,chardev=dbg"]`,
-      '',
-    ].join('\n'),
-  );
+  writeProfile(dir, `bench-${mode}`, [
+    'machine: { accel: tcg }',
+    'cpu: { model: max, cores: 2 }',
+    'memory: { size: 64M }',
+    // No real-time scheduler: with both of a 2-CPU machine's CPUs running SCHED_FIFO vCPUs, QEMU's
+    // main loop (SCHED_OTHER in threads mode) waits for RT throttling before it answers `cont`.
+    `pinning: { vcpus: [0, 1], emulator: "0-1", mode: ${mode} }`,
+    `extraArgs: [-chardev, "file,id=dbg,path=${join(dir, `${mode}.debugcon`)}", -device, "isa-debugcon,iobase=0x402,chardev=dbg"]`,
+  ]);
 }
 
 async function launchOnce(mode) {
   const started = process.hrtime.bigint();
   const ms = () => Number(process.hrtime.bigint() - started) / 1e6;
-  const child = spawn(process.execPath, [join(REPO, 'boot-vm.mjs'), join(dir, `bench-${mode}.yaml`), '--stop-timeout', '0'], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
+  const run = startBootVm(join(dir, `bench-${mode}.yaml`));
   const marks = {};
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-    if (marks.qemu === undefined && /QEMU started/.test(stderr)) marks.qemu = ms();
-    if (marks.pinned === undefined && /start the guest: done/.test(stderr)) marks.pinned = ms();
+  run.child.stderr.on('data', () => {
+    if (marks.qemu === undefined && /QEMU started/.test(run.stderr())) marks.qemu = ms();
+    if (marks.pinned === undefined && /start the guest: done/.test(run.stderr())) marks.pinned = ms();
   });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
   const debugcon = join(dir, `${mode}.debugcon`);
   rmSync(debugcon, { force: true });
   const size = () => {
@@ -59,17 +50,14 @@ async function launchOnce(mode) {
   };
   // A 1 ms poll: the figure is the time the guest's first instruction writes, to about a millisecond.
   while (size() === 0) {
-    if (child.exitCode !== null) throw new Error(`boot-vm (${mode}) exited ${child.exitCode}:\n${stderr}`);
+    if (run.child.exitCode !== null) throw new Error(`boot-vm (${mode}) exited ${run.child.exitCode}:\n${run.stderr()}`);
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   const running = ms();
-  child.kill('SIGTERM');
-  const status = await exited;
-  if (status !== 0) throw new Error(`boot-vm (${mode}) exited ${status}:\n${stderr}`);
+  await stop(run, `boot-vm (${mode})`);
   return { running, pinning: marks.pinned === undefined ? undefined : marks.pinned - marks.qemu };
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 try {
   for (const mode of MODES) await launchOnce(mode); // warm caches: QEMU's version, the page cache
   const results = Object.fromEntries(MODES.map((mode) => [mode, []]));
