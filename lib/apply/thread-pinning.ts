@@ -161,11 +161,21 @@ export class Pinner {
   /** Does each group of operations in order, stopping at the first failure: how many groups finished, and the failure's message. */
   async run(groups: PinOp[][]): Promise<{ finished: number; error?: string }> {
     const lines = groups.flatMap((ops, i) => [...ops.map((op) => (this.#perl ? perlLine(op) : shellLine(op))), this.#perl ? `done ${i}` : `echo ${i}`]);
+    // The last group's line says everything is done: the guest need not wait for the process to exit too.
+    const allDone = new Promise<number>((resolve) => {
+      const check = () => this.#finished() === groups.length && resolve(0);
+      this.#child.stdout!.on('data', check);
+    });
     this.#child.stdin!.end(`${lines.join('\n')}\n`);
-    const code = await this.#exited;
-    const finished = this.#stdout.split('\n').filter((line) => line !== '').length;
+    const code = await Promise.race([allDone, this.#exited]);
+    const finished = this.#finished();
     if (code === 0) return { finished };
     return { finished, error: this.#stderr.trim().split('\n').pop() || `the pinning process exited with status ${code}` };
+  }
+
+  /** Groups done so far: one line each, counted once written whole. */
+  #finished(): number {
+    return this.#stdout.split('\n').length - 1;
   }
 
   /** Ends a pinner that was not needed. */
