@@ -13,7 +13,6 @@ await runCli('boot-vm', async () => {
   for (const name of ['sysroot', 'qemu-version', 'qemu-binary', 'stop-timeout']) {
     if (args[name] === '' || Array.isArray(args[name])) throw new UsageError(`--${name} takes one value`);
   }
-  const warn = (line) => process.stderr.write(`${line}\n`);
   const { stdout, warnings, status } = await bootVm(
     {
       profile: String(args._[0]),
@@ -29,9 +28,8 @@ await runCli('boot-vm', async () => {
     },
     process.cwd(),
     process.env,
-    warn,
   );
-  warnings.forEach(warn);
+  for (const warning of warnings) process.stderr.write(`${warning}\n`);
   if (status !== undefined) process.exitCode = status;
   return stdout;
 });

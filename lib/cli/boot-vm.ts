@@ -2,7 +2,7 @@
 import { launchVm } from '../apply/launch.js';
 import { nodeHostIo } from '../apply/host-io.js';
 import { createLogger, type LogMode } from '../apply/log.js';
-import { UsageError } from '../errors.js';
+import { formatProblem, UsageError } from '../errors.js';
 import { renderExplain, renderJson, renderShell } from '../plan/render.js';
 import { planProfile } from './plan-profile.js';
 import { parseSeconds } from './seconds.js';
@@ -70,8 +70,8 @@ export interface BootVmResult {
   status?: number;
 }
 
-/** Plans; for a dry-run returns the rendering, else applies the plan (warnings go out first, through `warn`). */
-export async function bootVm(options: BootVmOptions, cwd: string, env: NodeJS.ProcessEnv, warn: (line: string) => void = () => {}): Promise<BootVmResult> {
+/** Plans; for a dry-run returns the rendering and the warnings, else applies the plan (its log gives the warnings first, in its format). */
+export async function bootVm(options: BootVmOptions, cwd: string, env: NodeJS.ProcessEnv): Promise<BootVmResult> {
   if (options.explain && !options.dryRun) throw new UsageError('--explain goes with --dry-run');
   if (options.quiet && options.dryRun) throw new UsageError('--quiet goes with a launch, not --dry-run');
   if (options.quiet && options.json) throw new UsageError('--quiet and --json are two log formats; choose one');
@@ -83,9 +83,9 @@ export async function bootVm(options: BootVmOptions, cwd: string, env: NodeJS.Pr
     const stdout = options.json ? renderJson(plan, options.explain) : options.explain ? renderExplain(plan) : renderShell(plan);
     return { stdout, warnings };
   }
-  for (const warning of warnings) warn(warning);
   const mode: LogMode = options.json ? 'json' : options.quiet ? 'quiet' : 'text';
   const log = createLogger({ mode, total: plan.steps.length });
+  for (const warning of plan.warnings) log.warn(formatProblem(warning));
   if (!sysroot.isLive) log.info(`launching against ${sysroot.root}: its files change, host commands are logged, only QEMU runs`);
   const { status } = await launchVm(plan, { sysroot, io: nodeHostIo, log, env, stopTimeoutMs });
   return { stdout: '', warnings: [], status };

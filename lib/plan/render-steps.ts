@@ -55,7 +55,7 @@ function renderAction(action: Action, sysroot: Sysroot, was: Map<string, string 
       return renderPinning(action);
     case 'start-guest':
       return [
-        `# read Cpus_allowed_list from /proc/<QEMU pid>/task/<tid>/status and the policy and priority from …/stat for every thread`,
+        `# read Cpus_allowed_list from /proc/<QEMU pid>/task/<tid>/status and the policy, priority and nice value from …/stat for every thread`,
         `# then over QMP: {"execute": "cont"}`,
       ].join('\n');
   }

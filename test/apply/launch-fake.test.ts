@@ -97,7 +97,7 @@ t.test('gaming-9900k on the i9-9900k: the CPU shield is systemd commands, logged
   t.match(launcher.stderr(), /launch: confine host tasks to CPUs 0-1,8-9 \(systemd AllowedCPUs\): done \(logged, not run: systemctl set-property --runtime init\.scope AllowedCPUs=0-1,8-9 .*; logged, not run: systemctl set-property --runtime user\.slice AllowedCPUs=0-1,8-9 /);
   t.match(launcher.stderr(), /logged, not run: systemd-run --scope --quiet --slice=machine\.slice --unit=boot-vm-gaming-9900k prlimit --memlock=\S+ \(/, 'threads mode: no taskset before QEMU');
   t.match(launcher.stderr(), /pin QEMU's other threads .* to CPUs 0-1,8-9: done \(logged, not run: taskset -a -p -c 0-1,8-9 \d+ /);
-  t.match(launcher.stderr(), /pin each vCPU thread to its own CPU \(0→2 1→10 .*\): done \(logged, not run: taskset -p -c 2 \d+; taskset -p -c 10 \d+; /, 'each vCPU by the thread id QMP gave');
+  t.match(launcher.stderr(), /pin each vCPU thread to its own CPU \(0→2 1→10 .*\), SCHED_OTHER nice -20: done \(logged, not run: taskset -p -c 2 (\d+); chrt -R -o -p 0 \1; renice -n -20 -p \1; taskset -p -c 10 \d+; /, 'each vCPU by the thread id QMP gave, with the default scheduler');
   t.match(launcher.stderr(), /start the guest: done \(not checked: nothing was pinned on this host; the guest runs\)/);
   t.match(changes(before, snapshot(root)).join('\n'), /hugepages-1048576kB\/nr_hugepages: 0 → 16/);
   launcher.child.kill('SIGINT');
@@ -194,16 +194,17 @@ t.test('a QEMU that cannot start: everything undone, named', async (t) => {
   t.strictSame(changes(before, snapshot(root)), []);
 });
 
-t.test('--json logs one object per line; --quiet prints nothing when all goes well', async (t) => {
+t.test("--json logs one object per line, the plan's warnings too; --quiet prints only the warnings when all goes well", async (t) => {
   const root = copyHost(t, 'z77-i5-2500');
   const json = await launch('mediapc', root, ['--json'], { FAKE_QEMU_EXIT: '0' }).launcher.done;
   t.equal(json.status, 0);
   const events = json.stderr.trimEnd().split('\n').map((line) => JSON.parse(line) as { event: string; n?: number; result?: string });
   t.strictSame(events.filter((event) => event.event === 'step' && event.result === 'done').map((event) => event.n).slice(0, 12), [2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15], 'the prepare and launch steps that change something');
   t.notOk(events.some((event) => event.result === 'failed'), 'none failed (the IRQ step stops following when QEMU exits at once)');
+  t.match(events[0], { event: 'warning', message: /^profiles\/mediapc\.yaml:25:24: pinning\.scheduler\.policy: a SCHED_RR vCPU/ }, 'the warning first, as an event');
   const quiet = await launch('mediapc', root, ['--quiet'], { FAKE_QEMU_EXIT: '0' }).launcher.done;
   t.equal(quiet.status, 0);
-  t.equal(quiet.stderr, '');
+  t.match(quiet.stderr, /^boot-vm: warning: profiles\/mediapc\.yaml:25:24: pinning\.scheduler\.policy: a SCHED_RR vCPU [^\n]*\n$/, "quiet: the plan's warnings only");
 });
 
 // Each step that changes the Z77 host, made to fail by turning the file it writes first into a

@@ -33,7 +33,7 @@ t.test('doctor exits 1 on a FAIL and 0 without; --json and --boot-config', async
   const failing = doctorCli(['mediapc', '--sysroot', Z77], { env });
   t.equal(failing.status, 1, 'no QEMU on PATH is a FAIL');
   t.match(failing.stdout, /^FAIL {2}QEMU: qemu-system-x86_64 was not found on PATH$/m);
-  t.match(failing.stdout, /\nmediapc: 1 fail, 5 warn, \d+ pass\n$/);
+  t.match(failing.stdout, /\nmediapc: 1 fail, 6 warn, \d+ pass\n$/);
   const qemuDir = tree(t, {});
   writeScript(qemuDir, 'qemu-system-x86_64', `case "$*" in *help*) /bin/cat '${join(FIXTURES, 'inspect/vfio-pci-help-7.2.txt')}';; *) echo "QEMU emulator version 7.2.0";; esac`);
   const passing = doctorCli(['mediapc', '--sysroot', Z77, '--json'], { env: { PATH: qemuDir, HOME: join(qemuDir, 'home') } });
@@ -87,7 +87,7 @@ t.test('pinning: auto in the dry-run: ./boot-vm.mjs <profile> --dry-run', async 
   const result = runCli('boot-vm.mjs', ['test/fixtures/inspect/profiles/hybrid-gaming.yaml', '--dry-run', '--sysroot', hostRoot('i7-12700k'), '--qemu-version', '7.2']);
   t.equal(result.status, 0, result.stderr);
   t.match(commandPart(result.stdout), /^prlimit --memlock=\S+ \\\nqemu-system-x86_64 \\\n/);
-  t.match(result.stdout, /^# \d+ running: pin each vCPU thread to its own CPU \(0→2 1→3 2→4 3→5 4→6 5→7 6→8 7→9\)  ← pinning$/m, 'the vCPUs auto chose, one thread each');
+  t.match(result.stdout, /^# \d+ running: pin each vCPU thread to its own CPU \(0→2 1→3 2→4 3→5 4→6 5→7 6→8 7→9\), SCHED_OTHER nice -20  ← pinning, pinning.scheduler$/m, 'the vCPUs auto chose, one thread each');
   t.match(result.stdout, /-smp 8,sockets=1,cores=4,threads=2/);
   const small = runCli('boot-vm.mjs', ['test/fixtures/inspect/profiles/hybrid-gaming.yaml', '--dry-run', '--sysroot', Z77, '--qemu-version', '7.2']);
   t.equal(small.status, 2);

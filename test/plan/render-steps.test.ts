@@ -160,11 +160,19 @@ t.test('renderSteps: every step in order, under the given root', async (t) => {
     "# 4 running: pin QEMU's other threads (main loop, workers, threads made later) to CPUs 0-1  ← pinning.vcpus",
     '#   pinning.emulator unset: the CPUs no vCPU has',
     'taskset -a -p -c 0-1 <QEMU pid>  # every thread; the vCPU and IO threads are pinned next',
-    '# 5 running: pin each vCPU thread to its own CPU (0→2 1→3)  ← pinning.vcpus',
-    'taskset -p -c 2 <thread-id of vCPU 0>  # from QMP query-cpus-fast\ntaskset -p -c 3 <thread-id of vCPU 1>',
+    '# 5 running: pin each vCPU thread to its own CPU (0→2 1→3), SCHED_OTHER nice -20  ← pinning.vcpus, pinning.scheduler',
+    '#   the vCPU threads alone get the policy and nice value; threads they start do not inherit them (chrt -R)',
+    [
+      'taskset -p -c 2 <thread-id of vCPU 0>  # from QMP query-cpus-fast',
+      'chrt -R -o -p 0 <thread-id of vCPU 0>',
+      'renice -n -20 -p <thread-id of vCPU 0>',
+      'taskset -p -c 3 <thread-id of vCPU 1>',
+      'chrt -R -o -p 0 <thread-id of vCPU 1>',
+      'renice -n -20 -p <thread-id of vCPU 1>',
+    ].join('\n'),
     "# 6 running: read every thread's CPUs and policy back from /proc, then start the guest  ← pinning.mode",
     '#   a mismatch stops QEMU and undoes the launch; QEMU waits paused (-S) until then',
-    '# read Cpus_allowed_list from /proc/<QEMU pid>/task/<tid>/status and the policy and priority from …/stat for every thread\n# then over QMP: {"execute": "cont"}',
+    '# read Cpus_allowed_list from /proc/<QEMU pid>/task/<tid>/status and the policy, priority and nice value from …/stat for every thread\n# then over QMP: {"execute": "cont"}',
   ]);
   t.strictSame(renderSteps([], root), []);
 });
