@@ -29,9 +29,18 @@ async function timeOnce(launch, { pidfile, signal }) {
   }
 }
 
+/** Milliseconds from spawning `node -e 0` to its exit: Node's own start-up, which boot-vm's time includes. */
+async function nodeStartup(wrap) {
+  const started = process.hrtime.bigint();
+  const status = await start([process.execPath, '-e', '0'], { wrap }).exited;
+  if (status !== 0) throw new Error(`node -e 0 exited ${status}`);
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
 /**
  * Medians over `runs` interleaved launches each (after one warm-up each: page cache, boot-vm's
- * QEMU version cache) of boot-vm and of the bare QEMU command, both started through `wrap`.
+ * QEMU version cache) of boot-vm and of the bare QEMU command, both started through `wrap`; and
+ * of `node -e 0`, for scale.
  */
 export async function measureLaunchOverhead({ profile, pidfile, runs, wrap, signal, progress }) {
   const argv = planArgv(profile).filter((word) => word !== '-S');
@@ -40,13 +49,14 @@ export async function measureLaunchOverhead({ profile, pidfile, runs, wrap, sign
     bare: () => start(argv, { wrap, detached: true }),
     bootVm: () => startBootVm(profile, { wrap, detached: true }),
   };
-  const times = { bare: [], bootVm: [] };
+  const times = { bare: [], bootVm: [], node: [] };
   for (let i = 0; i <= runs; i++) {
     for (const [name, launch] of Object.entries(launches)) {
       const ms = await timeOnce(launch, { pidfile, signal });
       if (i > 0) times[name].push(ms);
       progress(`launch ${i === 0 ? 'warm-up' : `${i}/${runs}`} ${name}: ${ms.toFixed(0)} ms`);
     }
+    if (i > 0) times.node.push(await nodeStartup(wrap));
   }
-  return { bare: median(times.bare), bootVm: median(times.bootVm), runs, runningMs: RUNNING_MS };
+  return { bare: median(times.bare), bootVm: median(times.bootVm), node: median(times.node), runs, runningMs: RUNNING_MS };
 }
