@@ -83,12 +83,14 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 const loadAtStart = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
 const autogroup = readAutogroup();
 const report = { autogroup: autogroup === undefined ? 'not in this kernel' : `was ${autogroup}` };
+let autogroupChanged = false;
 let loops;
 const results = new Map(TUNINGS.map((tuning) => [tuning, []]));
 let launch;
 try {
   if (autogroup !== undefined && autogroup !== '0') {
     writeAutogroup('0');
+    autogroupChanged = true;
     report.autogroup += ', set to 0 for the run';
   }
   for (const tuning of TUNINGS) tuning.skip = refusal(tuning.profile);
@@ -108,7 +110,7 @@ try {
   if (!interrupted.signal.aborted) throw error;
 } finally {
   await loops?.stop();
-  if (report.autogroup.includes('set to 0')) {
+  if (autogroupChanged) {
     writeAutogroup(autogroup);
     report.autogroup += `, restored to ${readAutogroup()}`;
   }
