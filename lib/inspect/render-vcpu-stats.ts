@@ -17,7 +17,7 @@ export function renderStatsText(stats: IntervalStats): string {
   const { sampling } = stats;
   const clock = stats.time.slice(11, 19);
   const lines = [
-    `${stats.vm} at ${clock} UTC, over ${fixed(stats.seconds, 2)} s: sampled every ${sampling.periodMs} ms (${sampling.samples} samples, ${sampling.scans} scans for other tasks), costing ${fixed(sampling.cpuPercent, 2)} % of a CPU`,
+    `${stats.vm} at ${clock} UTC, ${fixed(stats.seconds, 2)} s: ${sampling.samples} samples every ${sampling.periodMs} ms, ${sampling.scans} scans for other tasks, ${fixed(sampling.cpuPercent, 2)} % of a CPU`,
     ...table([
       ['vCPU', 'tid', 'on-CPU ms/s', 'run delay ms/s', 'longest wait ms', 'vol. sw/s', 'invol. sw/s', 'CPU', 'allowed', 'policy'],
       ...stats.vcpus.map((vcpu) => [

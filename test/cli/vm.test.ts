@@ -132,7 +132,7 @@ t.test('stats while mediapc runs: a JSON line or a text block per interval; QEMU
   }
   const text = await vm(['stats', 'mediapc', '--sysroot', root, '--interval', '0.1', '--count', '2']);
   t.equal(text.status, 0, text.stderr);
-  t.match(text.stdout, /^mediapc at [\d:]+ UTC, over 0\.1\d s: sampled every \d+ ms .*\n  vCPU  tid +on-CPU ms\/s  run delay ms\/s .*\n +0 +\d+ /);
+  t.match(text.stdout, /^mediapc at [\d:]+ UTC, 0\.1\d s: \d+ samples every \d+ ms, .*\n  vCPU  tid +on-CPU ms\/s  run delay ms\/s .*\n +0 +\d+ /);
   t.equal(text.stdout.match(/^mediapc at /gm)?.length, 2, 'a block per interval, no terminal codes on a pipe');
   t.notMatch(text.stdout, /\x1b/);
 

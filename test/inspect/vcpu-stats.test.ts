@@ -175,7 +175,7 @@ t.test('the text block and the JSON line', async (t) => {
   t.equal(
     renderStatsText(stats),
     [
-      'gaming at 15:00:01 UTC, over 1.00 s: sampled every 5 ms (200 samples, 2 scans for other tasks), costing 0.60 % of a CPU',
+      'gaming at 15:00:01 UTC, 1.00 s: 200 samples every 5 ms, 2 scans for other tasks, 0.60 % of a CPU',
       '  vCPU  tid  on-CPU ms/s  run delay ms/s  longest wait ms  vol. sw/s  invol. sw/s  CPU  allowed  policy',
       '     0   11        950.0            50.0             50.0          3            7    2        2  fifo 1',
       '  emulator: 0 threads, run delay 0.0 ms/s together',
