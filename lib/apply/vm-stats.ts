@@ -34,7 +34,7 @@ const SCAN_PERIOD_MS = 500;
 const QMP_TIMEOUT_MS = 3_000;
 
 /** QEMU exited while it was watched. Exit code 1. */
-export class VmEndedError extends BootVmError {}
+class VmEndedError extends BootVmError {}
 
 export interface StatsTarget {
   vm: string;
