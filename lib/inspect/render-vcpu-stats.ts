@@ -30,7 +30,7 @@ export function renderStatsText(stats: IntervalStats): string {
         fixed(vcpu.involuntarySwitchesPerS, 0),
         String(vcpu.cpu),
         formatCpuList(vcpu.allowed),
-        vcpu.policy === 'fifo' || vcpu.policy === 'rr' ? `${vcpu.policy} ${vcpu.priority}` : vcpu.policy,
+        vcpu.policy === 'fifo' || vcpu.policy === 'rr' ? `${vcpu.policy} ${vcpu.priority}` : `${vcpu.policy} nice ${vcpu.nice}`,
       ]),
     ]),
     `  emulator: ${stats.emulator.threads} threads, run delay ${fixed(stats.emulator.runDelayMsPerS)} ms/s together`,

@@ -38,6 +38,7 @@ export interface VcpuStats {
   allowed: number[];
   policy: ThreadPolicy;
   priority: number;
+  nice: number;
   onCpuMsPerS: number;
   /** Time it was runnable but waited for a CPU. */
   runDelayMsPerS: number;
@@ -121,6 +122,7 @@ export function intervalStats(vm: string, before: StatsSnapshot, after: StatsSna
       allowed: thread.allowed,
       policy: thread.policy,
       priority: thread.priority,
+      nice: thread.nice,
       onCpuMsPerS: msPerS(window.onCpuNs),
       runDelayMsPerS: msPerS(window.runDelayNs),
       longestWaitMs: round(window.longestWaitNs / MS, 2),

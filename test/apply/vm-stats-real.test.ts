@@ -52,7 +52,7 @@ else if (!qemuUnavailable(t)) {
     for (const interval of intervals) {
       const [vcpu, ...more] = interval.vcpus;
       t.equal(more.length, 0, 'one vCPU');
-      t.match(vcpu, { index: 0, cpu: 1, allowed: [1], policy: 'other', priority: 0, voluntarySwitchesPerS: Number, involuntarySwitchesPerS: Number });
+      t.match(vcpu, { index: 0, cpu: 1, allowed: [1], policy: 'other', priority: 0, nice: -20, voluntarySwitchesPerS: Number, involuntarySwitchesPerS: Number });
       const busy = vcpu!.onCpuMsPerS + vcpu!.runDelayMsPerS;
       // A wait is counted whole in the interval it ends in, and on-CPU time is brought up to date at each tick: a few ms either way.
       t.ok(busy <= 1000 + 30, `on its CPU ${vcpu!.onCpuMsPerS} + waiting ${vcpu!.runDelayMsPerS} ms/s: no more than a second each second`);

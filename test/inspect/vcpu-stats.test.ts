@@ -72,7 +72,7 @@ t.test('rates per second from two snapshots 2 s apart', async (t) => {
   });
   const stats = intervalStats('gaming', before, after);
   t.strictSame(stats.vcpus, [
-    { index: 0, tid: 11, cpu: 2, allowed: [2], policy: 'fifo', priority: 5, onCpuMsPerS: 950, runDelayMsPerS: 50, longestWaitMs: 50, voluntarySwitchesPerS: 25, involuntarySwitchesPerS: 1 },
+    { index: 0, tid: 11, cpu: 2, allowed: [2], policy: 'fifo', priority: 5, nice: 0, onCpuMsPerS: 950, runDelayMsPerS: 50, longestWaitMs: 50, voluntarySwitchesPerS: 25, involuntarySwitchesPerS: 1 },
   ]);
   t.strictSame(stats.emulator, { threads: 2, runDelayMsPerS: 4 });
   t.strictSame(stats.cpus, [
@@ -118,6 +118,7 @@ const vcpu = (fields: Partial<VcpuStats>): VcpuStats => ({
   allowed: [2],
   policy: 'fifo',
   priority: 1,
+  nice: 0,
   onCpuMsPerS: 500,
   runDelayMsPerS: 0,
   longestWaitMs: 0,
