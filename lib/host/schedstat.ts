@@ -5,7 +5,7 @@
  * that reads every few milliseconds sees each wait as one step: that step is the wait's length.
  * Read from this machine's /proc, as lib/host/threads.ts is.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 
 export interface Schedstat {
   onCpuNs: number;
@@ -18,6 +18,26 @@ export function parseSchedstat(text: string): Schedstat | undefined {
   const fields = text.trim().split(/\s+/).map(Number);
   if (fields.length < 3 || fields.some((field) => !Number.isFinite(field) || field < 0)) return undefined;
   return { onCpuNs: fields[0]!, runDelayNs: fields[1]!, slices: fields[2]! };
+}
+
+/** Every thread of `pid` now, by thread id: one read each, for threads watched at a coarser grain than the sampler's. */
+export function readSchedstats(pid: number, proc = '/proc'): Map<number, Schedstat> {
+  const counters = new Map<number, Schedstat>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`${proc}/${pid}/task`);
+  } catch {
+    return counters;
+  }
+  for (const tid of tids) {
+    try {
+      const schedstat = parseSchedstat(readFileSync(`${proc}/${pid}/task/${tid}/schedstat`, 'latin1'));
+      if (schedstat) counters.set(Number(tid), schedstat);
+    } catch {
+      // it exited since the listing
+    }
+  }
+  return counters;
 }
 
 /** What one thread did between two `take()`s. */
@@ -38,6 +58,8 @@ interface Tracked {
   last?: Schedstat;
   window: Omit<ThreadWindow, 'tid'>;
 }
+
+const [ZERO, NINE] = [48, 57];
 
 const emptyWindow = () => ({ onCpuNs: 0, runDelayNs: 0, slices: 0, longestWaitNs: 0, exited: false });
 
@@ -105,17 +127,38 @@ export class SchedstatSampler {
     });
   }
 
+  /** Whether a watched thread has gone (or never was). */
+  get exited(): boolean {
+    return this.threads.some((thread) => thread.fd === undefined);
+  }
+
   close(): void {
     for (const thread of this.threads) this.forget(thread, false);
   }
 
+  /** Parsed from the bytes, without a string: this runs every few ms, and each allocation costs there. */
   private read(fd: number): Schedstat | undefined {
+    let length: number;
     try {
-      const length = readSync(fd, this.buffer, 0, this.buffer.length, 0);
-      return parseSchedstat(this.buffer.toString('latin1', 0, length));
+      length = readSync(fd, this.buffer, 0, this.buffer.length, 0);
     } catch {
       return undefined; // ESRCH: the thread has exited
     }
+    const fields = [0, 0, 0];
+    let field = 0;
+    let digits = 0;
+    for (let i = 0; i < length && field < 3; i++) {
+      const byte = this.buffer[i]!;
+      if (byte >= ZERO && byte <= NINE) {
+        fields[field] = fields[field]! * 10 + byte - ZERO;
+        digits++;
+      } else if (digits > 0) {
+        field++;
+        digits = 0;
+      }
+    }
+    if (digits > 0) field++;
+    return field === 3 ? { onCpuNs: fields[0]!, runDelayNs: fields[1]!, slices: fields[2]! } : undefined;
   }
 
   private forget(thread: Tracked, exited = true): void {

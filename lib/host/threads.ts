@@ -22,6 +22,8 @@ export interface ThreadState {
   nice: number;
   /** The CPU it ran on last. */
   cpu: number;
+  /** Context switches so far: voluntary (it blocked or slept) and involuntary (it was preempted). */
+  switches: { voluntary: number; involuntary: number };
 }
 
 // After the last ')' (the name may hold any character), field 3 comes first: field N is at N - 3.
@@ -29,6 +31,9 @@ const STAT_NICE = 19 - 3;
 const STAT_PROCESSOR = 39 - 3;
 const STAT_RT_PRIORITY = 40 - 3;
 const STAT_POLICY = 41 - 3;
+
+const VOLUNTARY = /^voluntary_ctxt_switches:\s*(\d+)$/m;
+const INVOLUNTARY = /^nonvoluntary_ctxt_switches:\s*(\d+)$/m;
 
 /** One thread of `pid`; undefined when it has exited (or never was). */
 export function readThread(pid: number, tid: number): ThreadState | undefined {
@@ -40,7 +45,8 @@ export function readThread(pid: number, tid: number): ThreadState | undefined {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const allowed = parseCpuList(/^Cpus_allowed_list:\s*(\S*)$/m.exec(status)?.[1] ?? '') ?? [];
     const policy = POLICY_OF_NUMBER[Number(fields[STAT_POLICY]) as keyof typeof POLICY_OF_NUMBER] ?? 'other';
-    return { tid, name, allowed, policy, priority: Number(fields[STAT_RT_PRIORITY]), nice: Number(fields[STAT_NICE]), cpu: Number(fields[STAT_PROCESSOR]) };
+    const switches = { voluntary: Number(VOLUNTARY.exec(status)?.[1] ?? 0), involuntary: Number(INVOLUNTARY.exec(status)?.[1] ?? 0) };
+    return { tid, name, allowed, policy, priority: Number(fields[STAT_RT_PRIORITY]), nice: Number(fields[STAT_NICE]), cpu: Number(fields[STAT_PROCESSOR]), switches };
   } catch {
     return undefined;
   }

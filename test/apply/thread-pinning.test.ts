@@ -4,7 +4,7 @@ import t from 'tap';
 import { mismatches, Pinner } from '../../lib/apply/thread-pinning.js';
 import { readThread, type ThreadState } from '../../lib/host/threads.js';
 
-const thread = (tid: number, name: string, allowed: number[], policy: ThreadState['policy'] = 'other', priority = 0): ThreadState => ({ tid, name, allowed, policy, priority, nice: 0, cpu: allowed[0]! });
+const thread = (tid: number, name: string, allowed: number[], policy: ThreadState['policy'] = 'other', priority = 0): ThreadState => ({ tid, name, allowed, policy, priority, nice: 0, cpu: allowed[0]!, switches: { voluntary: 0, involuntary: 0 } });
 const ids = { vcpus: [{ index: 0, tid: 11 }, { index: 1, tid: 12 }], iothreads: [{ id: 'iothread0', tid: 13 }] };
 const expected = { emulator: [0, 1], iothreads: [1], vcpus: [2, 3], scheduler: { policy: 'fifo' as const, priority: 5 } };
 const good = [thread(10, 'qemu-system-x86', [0, 1]), thread(11, 'CPU 0/KVM', [2], 'fifo', 5), thread(12, 'CPU 1/KVM', [3], 'fifo', 5), thread(13, 'iothread0', [1]), thread(14, 'worker', [0, 1])];

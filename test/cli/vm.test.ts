@@ -117,14 +117,50 @@ t.test('stop after the launcher was killed: stop puts the host back itself', asy
   t.match(again.stdout, /^mediapc was not running; nothing to put back\n$/, 'a second stop has nothing to do');
 });
 
+t.test('stats while mediapc runs: a JSON line or a text block per interval; QEMU exiting ends it with a line and exit 1', async (t) => {
+  const root = copyHost(t, 'z77-i5-2500');
+  const { launcher, qemuPid } = launch(root);
+  await waitForLine(launcher, RUNNING);
+  const json = await vm(['stats', 'mediapc', '--sysroot', root, '--json', '--interval', '0.2', '--count', '2']);
+  t.equal(json.status, 0, json.stderr);
+  const lines = json.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  t.equal(lines.length, 2, 'one object per interval');
+  for (const line of lines) {
+    t.match(line, { vm: 'mediapc', seconds: Number, emulator: { threads: Number, runDelayMsPerS: Number }, sampling: { periodMs: Number, samples: Number }, warnings: Array });
+    t.strictSame(line.vcpus.map((vcpu: { index: number }) => vcpu.index), [0, 1], "the fake's two vCPU threads, by the ids QMP gives");
+    for (const vcpu of line.vcpus) t.ok(vcpu.onCpuMsPerS + vcpu.runDelayMsPerS <= 1000 + 50, `vCPU ${vcpu.index}: idle worker, ${vcpu.onCpuMsPerS} + ${vcpu.runDelayMsPerS} ms/s`);
+  }
+  const text = await vm(['stats', 'mediapc', '--sysroot', root, '--interval', '0.1', '--count', '2']);
+  t.equal(text.status, 0, text.stderr);
+  t.match(text.stdout, /^mediapc at [\d:]+ UTC, 0\.1\d s: \d+ samples every \d+ ms, .*\n  vCPU  tid +on-CPU ms\/s  run delay ms\/s .*\n +0 +\d+ /);
+  t.equal(text.stdout.match(/^mediapc at /gm)?.length, 2, 'a block per interval, no terminal codes on a pipe');
+  t.notMatch(text.stdout, /\x1b/);
+
+  const watching = vm(['stats', 'mediapc', '--sysroot', root, '--interval', '0.2']);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  process.kill(qemuPid(), 'SIGKILL');
+  const ended = await watching;
+  t.equal(ended.status, 1);
+  t.match(ended.stderr, /^mediapc: (QEMU \(pid \d+\) exited|vCPU \d's thread \d+ exited); stopped watching\n$/);
+  await launcher.done;
+  const stopped = await vm(['stats', 'mediapc', '--sysroot', root]);
+  t.equal(stopped.status, 1);
+  t.equal(stopped.stderr, 'mediapc: not running\n');
+});
+
 t.test('bad input: exit 2, one line', async (t) => {
   for (const [args, message] of [
-    [['frob', 'mediapc'], /unknown verb "frob": expected status, stop or list/],
+    [['frob', 'mediapc'], /unknown verb "frob": expected status, stats, stop or list/],
     [['status'], /status which profile\?/],
     [['list', 'mediapc'], /list takes no profile/],
     [['stop', 'mediapc', '--timeout', 'soon'], /--timeout: expected a number of seconds, got "soon"/],
     [['status', 'mediapc', '--timeout', '3'], /--timeout goes with stop/],
     [['status', 'no such/vm'], /is neither a profile name/],
+    [['stats', 'mediapc', '--interval', '0'], /--interval: expected at least 0\.001 seconds, got "0"/],
+    [['stats', 'mediapc', '--interval', 'soon'], /--interval: expected a number of seconds, got "soon"/],
+    [['stats', 'mediapc', '--count', 'abc'], /--count: expected a whole number of intervals, 1 or more, got "abc"/],
+    [['stats', 'mediapc', '--count', '0'], /--count: expected a whole number of intervals, 1 or more, got "0"/],
+    [['status', 'mediapc', '--count', '2'], /--count goes with stats/],
   ] as const) {
     const result = await vm([...args]);
     t.equal(result.status, 2, args.join(' '));

@@ -1,7 +1,8 @@
-// lib/host/interrupts.ts: the numbered lines of /proc/interrupts, and the PCI device a vfio IRQ
-// belongs to, from the names vfio-pci gives its IRQs.
+// lib/host/interrupts.ts: the numbered lines of /proc/interrupts, the PCI device a vfio IRQ
+// belongs to, from the names vfio-pci gives its IRQs, and every per-CPU line's counts.
 import t from 'tap';
-import { readInterrupts, vfioDeviceOf } from '../../lib/host/interrupts.js';
+import { parseInterruptCounts, readInterruptCounts, readInterrupts, vfioDeviceOf } from '../../lib/host/interrupts.js';
+import { Sysroot } from '../../lib/host/sysroot.js';
 import { host } from '../fixtures/helpers.js';
 import { sysrootOf } from '../fixtures/trees.js';
 
@@ -71,4 +72,33 @@ t.test('vfioDeviceOf: undefined for other holders', async (t) => {
   t.equal(of('IR-PCI-MSIX-0000:01:00.1    0-edge      snd_hda_intel:card0'), undefined, 'the address in the chip name is not a vfio IRQ');
   t.equal(of('PCI-MSI 0-edge      vfio-msi(0000:01:00.0)'), undefined, 'no vector index');
   t.equal(of('PCI-MSI 0-edge      novfio-msi[0](0000:01:00.0)'), undefined, 'vfio- starts a word');
+});
+
+t.test('parseInterruptCounts: every line counted per CPU, by the header\'s CPU numbers; one-count lines left out', async (t) => {
+  const counts = parseInterruptCounts(
+    [
+      '           CPU0       CPU2       CPU3',
+      '   0:         46          0          7   IO-APIC   2-edge      timer',
+      ' 137: 4294967295          1          3  IR-PCI-MSI 524288-edge      vfio-msi[0](0000:01:00.0)',
+      ' LOC:    9999999    8888888    7777777   Local timer interrupts',
+      ' RES:         12         34         56   Rescheduling interrupts',
+      ' ERR:          0',
+      ' MIS:          0',
+      '',
+    ].join('\n'),
+  );
+  t.strictSame(counts?.cpus, [0, 2, 3], 'CPU 1 is offline: it has no column');
+  t.strictSame([...counts!.lines], [
+    ['0', [46, 0, 7]],
+    ['137', [4294967295, 1, 3]],
+    ['LOC', [9999999, 8888888, 7777777]],
+    ['RES', [12, 34, 56]],
+  ]);
+  t.equal(parseInterruptCounts(''), undefined, 'no header: nothing');
+});
+
+t.test('readInterruptCounts: the fake lab host, 64 columns; this machine', async (t) => {
+  t.equal(readInterruptCounts(host('lab'))?.cpus.length, 64);
+  const live = readInterruptCounts(new Sysroot('/'));
+  t.ok(live && live.cpus.length > 0 && live.lines.has('LOC') === (process.arch === 'x64'), 'this machine\'s, LOC among them on x86');
 });
