@@ -29,8 +29,11 @@ export const SAMPLE_PERIOD_MS = 5;
  * How often to look for other tasks runnable on the vCPUs' CPUs. Reading every task's stat costs
  * about 10 µs a task (2 ms on a quiet 2-CPU machine, listing them as much again): so not every
  * sample, and only when /proc/loadavg counts more runnable tasks than the vCPUs and this process.
+ * A task that keeps taking a vCPU's CPU is runnable at most moments, so one look a second finds it.
  */
-const SCAN_PERIOD_MS = 500;
+const SCAN_PERIOD_MS = 1000;
+/** How often the tasks are listed again for those looks: a new intruder is named within this long. */
+const LIST_PERIOD_MS = 5000;
 const QMP_TIMEOUT_MS = 3_000;
 
 /** QEMU exited while it was watched. Exit code 1. */
@@ -86,12 +89,12 @@ export async function watchStats(target: StatsTarget, options: WatchOptions, onI
   try {
     let periodMs = SAMPLE_PERIOD_MS;
     let before = snapshot(periodMs, [], 0, 0);
+    let nextListing = 0;
     for (let n = 0; options.count === undefined || n < options.count; n++) {
       const cpus = new Set(before.vcpus.flatMap((vcpu) => vcpu.thread.allowed));
       const runnable: RunnableTask[] = [];
       let samples = 0;
       let scans = 0;
-      let listed = false;
       const end = before.atMs + options.intervalMs;
       let nextSample = before.atMs + periodMs;
       // At least one look in an interval shorter than the scan period.
@@ -110,8 +113,10 @@ export async function watchStats(target: StatsTarget, options: WatchOptions, onI
           nextScan += SCAN_PERIOD_MS;
           // Only this process and the vCPUs runnable on the whole machine: nothing else to find.
           if (scanner.runningNow() > 1 + target.vcpus.length) {
-            if (!listed) scanner.refresh(ours);
-            listed = true;
+            if (now >= nextListing) {
+              scanner.refresh(ours);
+              nextListing = now + LIST_PERIOD_MS;
+            }
             runnable.push(...scanner.scan(cpus));
             scans++;
           }

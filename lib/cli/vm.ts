@@ -35,8 +35,9 @@ The VMs boot-vm runs, from another terminal. <profile> is what boot-vm took: a n
            the emulator threads' run delay; interrupts/s on the vCPUs' CPUs and the other tasks
            found runnable there. Warns "RT-throttled" when a real-time vCPU nears the kernel's
            real-time budget or waits out its stall, "not alone" when other tasks share a vCPU's
-           CPU. Each vCPU's schedstat is read every ${SAMPLE_PERIOD_MS} ms, less often when that costs over
-           1 % of a CPU. A table redrawn in place on a terminal, until Ctrl-C or --count intervals
+           CPU. Each vCPU's schedstat is read every ${SAMPLE_PERIOD_MS} ms, less often (up to every 50 ms)
+           when that costs over 1 % of a CPU. A table redrawn in place on a terminal, until
+           Ctrl-C or --count intervals
   stop     presses the guest's power button (ACPI), waits up to S seconds (default 120) for it
            to shut down, then asks QEMU to quit, then kills it; says which step ended it. The
            launcher then puts the host back; when it is gone, stop does. Ctrl-C skips a wait.

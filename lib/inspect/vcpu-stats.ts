@@ -154,8 +154,11 @@ export function intervalStats(vm: string, before: StatsSnapshot, after: StatsSna
 
 /** The sampling's share of a CPU it aims at; `vm stats` must stay under 2 %. */
 const COST_TARGET_PERCENT = 1;
-/** Slower than this, a 25 ms wait (half the default throttling stall) would share its sample with too much else. */
-const LONGEST_SAMPLE_PERIOD_MS = 25;
+/**
+ * The slowest sampling: the throttling stall (one wait after a long run) still shows whole in one
+ * sample; shorter waits that end in the same sample show as their mean, so slower would blur them.
+ */
+const LONGEST_SAMPLE_PERIOD_MS = 50;
 
 /**
  * The sample period for the next interval: a wake-up costs 10 µs of CPU on a quiet machine and
