@@ -72,7 +72,7 @@ export class SchedstatSampler {
   private readonly buffer = Buffer.alloc(128);
 
   constructor(
-    readonly pid: number,
+    pid: number,
     tids: readonly number[],
     proc = '/proc',
   ) {
