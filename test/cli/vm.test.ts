@@ -136,10 +136,15 @@ t.test('stats while mediapc runs: a JSON line or a text block per interval; QEMU
   t.equal(text.stdout.match(/^mediapc at /gm)?.length, 2, 'a block per interval, no terminal codes on a pipe');
   t.notMatch(text.stdout, /\x1b/);
 
-  const watching = vm(['stats', 'mediapc', '--sysroot', root, '--interval', '0.2']);
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  process.kill(qemuPid(), 'SIGKILL');
-  const ended = await watching;
+  // QEMU is killed once stats has printed its first interval: it is watching by then.
+  const ended = await vm(['stats', 'mediapc', '--sysroot', root, '--interval', '0.2'], (child) => {
+    const onData = (chunk: string) => {
+      if (!chunk.includes('mediapc at ')) return;
+      child.stdout!.off('data', onData);
+      process.kill(qemuPid(), 'SIGKILL');
+    };
+    child.stdout!.on('data', onData);
+  });
   t.equal(ended.status, 1);
   t.match(ended.stderr, /^mediapc: (QEMU \(pid \d+\) exited|vCPU \d's thread \d+ exited); stopped watching\n$/);
   await launcher.done;
