@@ -271,6 +271,10 @@ const userStep = v.union(
   'expected one of { write: { path, value } }, { sysctl: { key: value } } or { run: [command…], undo: [command…] }',
 );
 
+// systemd unit and kernel module names: what systemctl and modprobe take, nothing a shell would read.
+const unitName = () => v.pipe(v.string('expected a systemd unit name like display-manager'), v.regex(/^[A-Za-z0-9:_.@\\-]+$/, 'expected a systemd unit name like display-manager'));
+const moduleName = () => v.pipe(v.string('expected a kernel module name like nvidia_drm'), v.regex(/^[A-Za-z0-9_-]+$/, 'expected a kernel module name like nvidia_drm'));
+
 /** Host preparation: which built-in steps run (see profiles/README.md for their defaults). */
 const host = mapping({
   modules: v.optional(bool(), true),
@@ -288,7 +292,95 @@ const host = mapping({
   writebackCpus: v.optional(cpuList()),
   steps: v.optional(v.array(userStep, 'expected a list of steps'), []),
   runAs: v.optional(v.pipe(v.string('expected a user name'), v.regex(/^[A-Za-z_][A-Za-z0-9._-]{0,31}$/, 'expected a user name like qemu'))),
+  // Single-GPU handoff: units stopped before the consoles are unbound, modules unloaded after.
+  stopServices: v.optional(v.array(unitName(), 'expected a list of systemd units'), []),
+  unloadModules: v.optional(v.array(moduleName(), 'expected a list of kernel modules'), []),
 });
+
+/** TPM 2.0 through swtpm: `true`, or where its state lives. */
+const tpm = v.union(
+  [
+    v.pipe(
+      bool(),
+      v.transform((on) => (on ? {} : false)),
+    ),
+    mapping({
+      stateDir: v.optional(path()),
+      model: v.optional(v.picklist(['tpm-crb', 'tpm-tis'], 'expected tpm-crb or tpm-tis')),
+    }),
+  ],
+  'expected true, false or { stateDir: /path }',
+);
+
+// `1000` or `1000:1000`, `alice` or `alice:kvm`: who may open a shared memory file.
+const owner = () =>
+  v.pipe(v.string('expected user or user:group (names or numbers), quoted'), v.regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9._-]{0,31})?$/, 'expected user or user:group (names or numbers)'));
+const fileMode = () =>
+  v.pipe(
+    v.string('expected an octal mode in quotes like "0660"'),
+    v.regex(/^0?[0-7]{3}$/, 'expected an octal mode like "0660"'),
+    v.transform((mode) => parseInt(mode, 8)),
+  );
+const shmName = () => v.pipe(v.string('expected a name'), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'expected a name of letters, digits, dots, dashes or underscores'));
+
+/** One ivshmem-plain region: a /dev/shm file (Scream, Looking Glass), or a kvmfr device when `path` is /dev/kvmfrN. */
+const sharedMemory = mapping({
+  name: shmName(),
+  size: size(),
+  path: v.optional(path()),
+  owner: v.optional(owner()),
+  mode: v.optional(fileMode()),
+});
+
+/** Looking Glass: the region sized from the guest's resolution. */
+const lookingGlass = mapping({
+  resolution: v.pipe(v.string('expected a resolution like 2560x1440'), v.regex(/^[1-9]\d{2,4}x[1-9]\d{2,4}$/, 'expected a resolution like 2560x1440')),
+  name: v.optional(shmName(), 'looking-glass'),
+  kvmfr: v.optional(bool(), false),
+  owner: v.optional(owner()),
+  mode: v.optional(fileMode()),
+});
+
+const toggleKeys = ['ctrl-ctrl', 'alt-alt', 'shift-shift', 'meta-meta', 'scrolllock', 'ctrl-scrolllock'] as const;
+
+/** A host keyboard or mouse given to the guest with -object input-linux. */
+const inputDevice = mapping({
+  evdev: path(),
+  grabAll: v.optional(bool()),
+  repeat: v.optional(bool()),
+  toggle: v.optional(v.picklist(toggleKeys, `expected one of ${toggleKeys.join(', ')}`)),
+});
+
+const usbId = () =>
+  v.pipe(
+    v.string('expected a 4-digit hex id in quotes like "046d"'),
+    v.regex(/^(0x)?[0-9a-fA-F]{4}$/, 'expected a 4-digit hex id in quotes like "046d"'),
+    v.transform((id) => parseInt(id.replace(/^0x/, ''), 16)),
+  );
+
+/** A host USB device passed to the guest: by its ids, or by where it is plugged in. */
+const usbDevice = v.union(
+  [
+    v.strictObject({ vendor: usbId(), product: usbId() }),
+    v.strictObject({
+      bus: int(1, 255, 'expected a USB bus number'),
+      port: v.pipe(v.string('expected a port path in quotes like "1.4"'), v.regex(/^[1-9]\d{0,2}(\.[1-9]\d{0,2}){0,4}$/, 'expected a port path in quotes like "1.4"')),
+    }),
+  ],
+  'expected { vendor: "046d", product: "c52b" } or { bus: 1, port: "1.4" }',
+);
+
+/** A zx script exporting beforePrepare, afterStart, beforeStop and afterStop, relative to the profile that names it. */
+const hooks = v.union(
+  [
+    v.pipe(text(), v.transform((file) => ({ file }))),
+    mapping({
+      file: text(),
+      timeout: v.optional(int(1, 3600, 'expected a timeout in seconds from 1 to 3600')),
+    }),
+  ],
+  'expected a script path like ./windows11.hooks.mjs, or { file, timeout }',
+);
 
 export const profileSchema = mapping({
   description: v.optional(v.string('expected a string')),
@@ -313,6 +405,12 @@ export const profileSchema = mapping({
   daemonize: v.optional(bool(), false),
   extraArgs: v.optional(v.array(v.string('expected a string'), 'expected a list of arguments'), []),
   host: v.optional(host, {}),
+  tpm: v.optional(tpm, false),
+  sharedMemory: v.optional(v.array(sharedMemory, 'expected a list of shared memory regions'), []),
+  lookingGlass: v.optional(lookingGlass),
+  input: v.optional(v.array(inputDevice, 'expected a list of input devices'), []),
+  usb: v.optional(v.array(usbDevice, 'expected a list of USB devices'), []),
+  hooks: v.optional(hooks),
 });
 
 /** A validated profile, defaults filled in, sizes in bytes, CPU lists expanded. */
@@ -323,3 +421,9 @@ export type Nic = Profile['network'][number];
 export type Hyperv = Profile['cpu']['hyperv'];
 export type HostSettings = Profile['host'];
 export type UserStep = HostSettings['steps'][number];
+export type Tpm = Exclude<Profile['tpm'], false>;
+export type SharedMemory = Profile['sharedMemory'][number];
+export type LookingGlass = NonNullable<Profile['lookingGlass']>;
+export type InputDevice = Profile['input'][number];
+export type UsbDevice = Profile['usb'][number];
+export type Hooks = NonNullable<Profile['hooks']>;
