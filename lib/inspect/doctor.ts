@@ -27,6 +27,7 @@ import type { Profile } from '../profile/schema.js';
 import { formatQemuVersion, NEWEST_KNOWN_QEMU, parseQemuVersion, type QemuVersion } from '../qemu/version.js';
 import { formatSize, parseSize } from '../size.js';
 import { hugepagesNeeded } from './boot-config.js';
+import { checkHandoff } from './handoff-checks.js';
 import { inspectGroups, shortAddress } from './check-iommu.js';
 import { readCpuVendor } from '../host/cpuinfo.js';
 import { iommuKernelParams, iommuOnAdvice } from './iommu-advice.js';
@@ -137,7 +138,10 @@ function checkDevice(sysroot: Sysroot, profile: Profile, index: number): Check[]
   }
   if (device.driver !== undefined && device.driver !== 'vfio-pci') {
     const holders = readDeviceHolders(sysroot, gpuDeviceFiles(sysroot, device.address, device.driver));
-    if (holders.length > 0) checks.push(check('fail', `${name} users`, holders.map(describeHolder).join('; '), `stop ${[...new Set(holders.map((holder) => holder.command))].join(', ')} (a display manager: systemctl stop display-manager) so the driver can let go`));
+    const stopped = profile.host.stopServices;
+    // With host.stopServices, boot-vm stops them itself: what matters is that nothing else holds it.
+    if (holders.length > 0 && stopped.length > 0) checks.push(check('warn', `${name} users`, holders.map(describeHolder).join('; '), `boot-vm stops ${stopped.join(', ')} first; stop any of these that are not theirs`));
+    else if (holders.length > 0) checks.push(check('fail', `${name} users`, holders.map(describeHolder).join('; '), `stop ${[...new Set(holders.map((holder) => holder.command))].join(', ')} (a display manager: systemctl stop display-manager) so the driver can let go`));
     else checks.push(check('pass', `${name} users`, 'no process holds its device files open'));
   }
   if (spec.romfile !== undefined) {
@@ -298,6 +302,7 @@ export function runDoctor(loaded: LoadedProfile, options: DoctorOptions): Check[
   const profile = resolveAutoPinning(loaded.profile, sysroot, new Collector(loaded.locate), readTopology).profile;
   checks.push(...checkVfioModules(sysroot, profile));
   profile.passthrough.forEach((_, i) => checks.push(...checkDevice(sysroot, profile, i)));
+  checks.push(...checkHandoff(sysroot, profile));
   checks.push(...checkHugepages(sysroot, profile), ...checkMemlock(sysroot, profile), ...checkQemu(profile, options, plan), ...checkFirmware(loaded, profile, sysroot, plan), ...checkPinning(readTopology(), profile), ...checkScheduler(sysroot, profile));
   return checks;
 }
