@@ -62,7 +62,8 @@ export async function unloadModules(action: Extract<Action, { kind: 'unload-modu
     try {
       await context.log.wait(what, pollUntil(() => ((found = users(sysroot, loaded, action.devices)).length === 0 ? true : undefined), { what, timeoutMs: action.timeoutMs, ...(context.signal ? { signal: context.signal } : {}) }));
     } catch (error) {
-      if (!(error instanceof WaitTimeout)) throw error;
+      // Out of time: refused below, naming what still uses them. Stopped by a signal: that is the failure.
+      if (!(error instanceof WaitTimeout) || context.signal?.aborted) throw error;
     }
   }
   if (found.length > 0) throw new ActionError(`refusing to unload ${loaded.join(', ')} while still in use: ${found.join('; ')}; stop what uses ${plural(loaded.length, 'it', 'them')} (add its service to host.stopServices)`);
