@@ -60,6 +60,11 @@ export function planUnloadModules(context: StepContext): StepDraft[] {
     else modules.push(module);
   });
   if (modules.length === 0) return [{ ...step, notes, skip: `none of them is loaded` }];
+  // rmmod refuses a module another one still uses: the users come first.
+  modules.forEach((module, i) => {
+    const later = readModule(sysroot, module).holders.filter((holder) => modules.slice(i + 1).some((after) => moduleKey(after) === holder));
+    if (later.length > 0) report(`host.unloadModules[${wanted.indexOf(module)}]`, `${module} is used by ${later.join(', ')}, listed after it; list ${later.length === 1 ? 'it' : 'them'} first`);
+  });
   const devices = passedDevices(context);
   // Not refused here: the services stopped first usually hold the GPU now; the launch checks again after stopping them.
   const holders = gpuHolders(sysroot, devices);

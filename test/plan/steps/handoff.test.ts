@@ -114,6 +114,12 @@ t.test('AMD: amdgpu unloaded, the GPU neither unbound from it nor bound back; a 
   t.notOk(vfio.actions.some(({ do: action, undo }) => [action, ...undo].some((one) => one.kind === 'trigger' && one.path.startsWith('/sys/bus/pci/drivers/amdgpu/'))), 'amdgpu is neither unbound nor bound back: its module is');
 });
 
+t.test('a module listed before one that uses it is reported: rmmod would refuse it', async (t) => {
+  const { context, reports } = contextOf({ ...SINGLE_GPU, host: { unloadModules: ['nvidia', 'nvidia_drm', 'nvidia_modeset'] } }, new Sysroot(nvidiaLoaded(t)));
+  planUnloadModules(context);
+  t.strictSame(reports, ['host.unloadModules[0]: nvidia is used by nvidia_modeset, listed after it; list it first'], 'nvidia_drm before nvidia_modeset is right');
+});
+
 t.test("a driver's module is the one its module link names, else the driver's own name", async (t) => {
   const root = copyHost(t, 'i7-4790k');
   mkdirSync(join(root, 'sys/bus/pci/drivers/xhci_hcd'));
