@@ -23,12 +23,11 @@ const plural = (count: number, one: string, many: string) => (count === 1 ? one 
 const passedDevices = ({ profile, sysroot }: StepContext) =>
   profile.passthrough.map((device) => formatPciAddress(parsePciAddress(device.host)!)).filter((address) => sysroot.exists(`/sys/bus/pci/devices/${address}`));
 
-/** Processes holding open a device file of any of `devices` (once each). */
+/** Processes holding open a device file of any of `devices`, found in one pass over /proc. */
 export function gpuHolders(sysroot: Sysroot, devices: string[]): DeviceHolder[] {
-  const seen = new Set<string>();
-  return devices
-    .flatMap((address) => readDeviceHolders(sysroot, gpuDeviceFiles(sysroot, address, readPciDriver(sysroot, address))))
-    .filter((holder) => !seen.has(`${holder.pid} ${holder.path}`) && seen.add(`${holder.pid} ${holder.path}`));
+  const files = devices.map((address) => gpuDeviceFiles(sysroot, address, readPciDriver(sysroot, address)));
+  if (files.length === 0) return [];
+  return readDeviceHolders(sysroot, (path) => files.some((isFile) => isFile(path)));
 }
 
 export function planStopServices({ profile }: StepContext): StepDraft[] {
