@@ -3,6 +3,8 @@ import { basename, dirname } from 'node:path';
 import type { Sysroot } from '../host/sysroot.js';
 import { restoredText } from '../plan/render-steps.js';
 import type { Action, Owner, Step, StepAction } from '../plan/step.js';
+import { stopService, unloadModules } from './handoff.js';
+import { reloadModule } from '../plan/steps/handoff.js';
 import { describeError, type FileOwner, type HostIo } from './host-io.js';
 import type { Journal, JournalEntry } from './journal.js';
 import type { Logger } from './log.js';
@@ -84,6 +86,10 @@ export async function doAction(step: Step, { do: action, undo }: StepAction, con
       await context.runCommand(action.argv);
       if (undo.length > 0) journal.record(entry());
       return [];
+    case 'stop-service':
+      return stopService(action.unit, context, () => journal.record(entry()));
+    case 'unload-modules':
+      return unloadModules(action, context, (module) => journal.record(entry({ undo: [reloadModule(module)] })));
     case 'mkdir': {
       // Each directory made is journaled, parents included, and removed innermost first: the one
       // asked for by the step's own undo (which may clear it first), its parents by rmdir.

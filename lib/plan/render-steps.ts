@@ -21,6 +21,10 @@ function renderAction(action: Action, sysroot: Sysroot, was: Map<string, string 
     }
     case 'run':
       return action.argv.map(shellQuote).join(' ');
+    case 'stop-service':
+      return `systemctl is-active --quiet ${shellQuote(action.unit)} && systemctl stop ${shellQuote(action.unit)}  # started again afterwards only if it was running`;
+    case 'unload-modules':
+      return [`# wait up to ${action.timeoutMs / 1000}s until no other module, reference or process uses them (refused otherwise, naming who does)`, ...action.modules.map((module) => `rmmod ${shellQuote(module)}`)].join('\n');
     case 'mkdir':
       return `mkdir -p ${shellQuote(at(action.path))}`;
     case 'rmdir':

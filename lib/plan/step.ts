@@ -28,6 +28,14 @@ export type Action =
   | { kind: 'chown'; path: string; owner: Owner }
   /** Gives back the owner and mode journaled for `path` by a `chown`. */
   | { kind: 'restore-owner'; path: string }
+  /** Stops a systemd unit if it is active (asked when applied); only a unit it stopped is journaled, to be started again. */
+  | { kind: 'stop-service'; unit: string }
+  /**
+   * rmmod each loaded module in order, refused (naming them) while other modules, references or
+   * processes holding the `devices`' files open still use them, waited for up to `timeoutMs`.
+   * Each one unloaded is journaled with its reload (modprobe); one not loaded is passed over.
+   */
+  | { kind: 'unload-modules'; modules: string[]; devices: string[]; timeoutMs: number }
   /** Polls until the device's driver link names `driver` (the kernel binds asynchronously). */
   | { kind: 'wait-driver'; device: string; driver: string; timeoutMs: number }
   /** Raises `nr_hugepages` at `path` by `add`, reads the count back, fails with what was got. */

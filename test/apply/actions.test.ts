@@ -2,7 +2,7 @@
 // live host behaves differently, on the live sysroot `/` with an in-memory HostIo that never touches
 // the real /sys or /proc. Journaling order (old values journaled once the write succeeded), unchanged
 // writes skipped and not journaled, restores once per teardown, huge page read-back and IRQ affinity restores.
-import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { ActionError, doAction, undoAction, type ApplyContext } from '../../lib/apply/actions.js';
@@ -581,4 +581,69 @@ t.test('do-only actions cannot undo anything', async (t) => {
     t.type(error, ActionError);
     t.equal(error.message, `${action.kind} cannot undo anything`);
   }
+});
+
+t.test('stop-service on the live host: stopped and journaled when active; left alone, and not started afterwards, when not', async (t) => {
+  const memory = memoryIo({});
+  const inactive = new Set(['sddm']);
+  const h = harness(t, {}, {
+    io: memory.io,
+    live: true,
+    runCommand: async (argv) => {
+      h.commands.push(argv);
+      if (argv[1] === 'is-active' && inactive.has(argv.at(-1)!)) throw new ActionError(`${argv.join(' ')}: exit code 3`);
+    },
+  });
+  const stop = (unit: string): StepAction => ({ do: { kind: 'stop-service', unit }, undo: [{ kind: 'run', argv: ['systemctl', 'start', unit] }] });
+  t.strictSame(await doAction(stepOf([stop('display-manager')]), stop('display-manager'), h.context), []);
+  t.strictSame(await doAction(stepOf([stop('sddm')]), stop('sddm'), h.context), ['sddm is not running: left alone']);
+  t.strictSame(h.commands, [['systemctl', 'is-active', '--quiet', 'display-manager'], ['systemctl', 'stop', 'display-manager'], ['systemctl', 'is-active', '--quiet', 'sddm']]);
+  t.strictSame(h.onDisk().entries.map((entry) => entry.undo), [[{ kind: 'run', argv: ['systemctl', 'start', 'display-manager'] }]], 'only the unit stopped is started again');
+});
+
+t.test('stop-service on a fake host: logged and journaled, as if the unit ran', async (t) => {
+  const h = harness(t, {});
+  const stop: StepAction = { do: { kind: 'stop-service', unit: 'gdm' }, undo: [{ kind: 'run', argv: ['systemctl', 'start', 'gdm'] }] };
+  t.strictSame(await doAction(stepOf([stop]), stop, h.context), [`logged, not run: systemctl is-active --quiet gdm && systemctl stop gdm (${h.root} is not the live host)`]);
+  t.equal(h.journal.state.entries.length, 1);
+});
+
+/** A fake host with an AMD GPU at 0000:03:00.0 on amdgpu (card1, renderD128) and these modules: name → [refcnt, holders]. */
+function gpuHarness(t: Test, modules: Record<string, [number, string[]]>): Harness {
+  const files: Record<string, string> = {};
+  for (const [module, [refcnt]] of Object.entries(modules)) files[`sys/module/${module}/refcnt`] = `${refcnt}\n`;
+  const h = harness(t, files);
+  for (const [module, [, holders]] of Object.entries(modules)) {
+    mkdirSync(h.at(`sys/module/${module}/holders`));
+    for (const holder of holders) symlinkSync(`../../${holder}`, h.at(`sys/module/${module}/holders/${holder}`));
+  }
+  mkdirSync(h.at('sys/bus/pci/devices/0000:03:00.0'), { recursive: true });
+  mkdirSync(h.at('sys/bus/pci/drivers/amdgpu'), { recursive: true });
+  symlinkSync('../../../bus/pci/drivers/amdgpu', h.at('sys/bus/pci/devices/0000:03:00.0/driver'));
+  for (const node of ['card1', 'renderD128']) {
+    mkdirSync(h.at(`sys/class/drm/${node}`), { recursive: true });
+    symlinkSync('../../../bus/pci/devices/0000:03:00.0', h.at(`sys/class/drm/${node}/device`));
+  }
+  return h;
+}
+
+const unload = (modules: string[]): StepAction => ({ do: { kind: 'unload-modules', modules, devices: ['0000:03:00.0'], timeoutMs: 10_000 }, undo: [...modules].reverse().map((module) => ({ kind: 'run', argv: ['modprobe', module] })) });
+
+t.test('unload-modules: each one unloaded is journaled with its own reload; one not loaded is noted', async (t) => {
+  const h = gpuHarness(t, { amdgpu: [1, ['snd_hda_codec_hdmi']], snd_hda_codec_hdmi: [0, []] });
+  const action = unload(['snd_hda_codec_hdmi', 'amdgpu_extra', 'amdgpu']);
+  t.strictSame(await doAction(stepOf([action]), action, h.context), ['amdgpu_extra is not loaded', `logged, not run: rmmod snd_hda_codec_hdmi; rmmod amdgpu (${h.root} is not the live host)`]);
+  t.strictSame(h.onDisk().entries.map((entry) => entry.undo), [[{ kind: 'run', argv: ['modprobe', 'snd_hda_codec_hdmi'] }], [{ kind: 'run', argv: ['modprobe', 'amdgpu'] }]], 'undone in reverse: amdgpu loaded first');
+});
+
+t.test('unload-modules refused while used, naming the modules, the count and the processes; nothing unloaded or journaled', async (t) => {
+  const h = gpuHarness(t, { amdgpu: [3, ['amdxcp']], amdxcp: [0, []] });
+  mkdirSync(h.at('proc/2101/fd'), { recursive: true });
+  writeFileSync(h.at('proc/2101/comm'), 'kwin_wayland\n');
+  symlinkSync('/dev/dri/card1', h.at('proc/2101/fd/14'));
+  symlinkSync('/dev/dri/card0', h.at('proc/2101/fd/15'));
+  const action = unload(['amdgpu']);
+  const error = await rejection(doAction(stepOf([action]), action, h.context));
+  t.equal(error.message, 'refusing to unload amdgpu while still in use: amdgpu is used by module amdxcp; amdgpu has 2 users besides modules (refcnt 3); kwin_wayland (pid 2101) has /dev/dri/card1 open; stop what uses it (add its service to host.stopServices)', "card0 is another GPU's: not named");
+  t.strictSame(h.journal.state.entries, []);
 });

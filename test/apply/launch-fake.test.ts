@@ -5,7 +5,7 @@
 // made once and kept, and host.runAs's files given to that user for the run only.
 import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { changes, copyHost, FAKE_QEMU, fileExists, snapshot, start, waitFor, waitForLine, alive } from '../fixtures/launch.js';
 import { FIXTURES, planOn, REPO, writeTree } from '../fixtures/helpers.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
@@ -370,4 +370,83 @@ t.test('the plan a launch applies is the dry-run plan', async (t) => {
   const result = await launch('mediapc', root, ['--json'], { FAKE_QEMU_EXIT: '0' }).launcher.done;
   const titles = result.stderr.trimEnd().split('\n').map((line) => JSON.parse(line)).filter((event) => event.event === 'step' && !String(event.title).startsWith('undo'));
   t.strictSame(titles.map((event) => `${event.n} ${event.title}`), plan.steps.map((step) => `${step.n} ${step.title}`));
+});
+
+// Single-GPU handoff on the i9-9900k, whose only GPU (the boot VGA) is on the Nvidia driver: the
+// modules as the kernel shows them there (nvidia_uvm not loaded), and a profile that hands the GPU over.
+const SINGLE_GPU = `memory: { size: 1G }
+passthrough:
+  - { host: "01:00.0", vga: true }
+  - { host: "01:00.1" }
+host:
+  stopServices: [display-manager]
+  unloadModules: [nvidia_drm, nvidia_modeset, nvidia_uvm, nvidia]
+`;
+
+/** A copy of the i9-9900k with the Nvidia modules loaded, each used only by the next one down. */
+function nvidiaHost(t: Test): { root: string; profile: string } {
+  const root = copyHost(t, 'i9-9900k');
+  const modules: [string, number, string[]][] = [['nvidia_drm', 0, []], ['nvidia_modeset', 1, ['nvidia_drm']], ['nvidia', 1, ['nvidia_modeset']]];
+  for (const [module, refcnt, holders] of modules) {
+    mkdirSync(join(root, `sys/module/${module}/holders`), { recursive: true });
+    writeFileSync(join(root, `sys/module/${module}/refcnt`), `${refcnt}\n`);
+    writeFileSync(join(root, `sys/module/${module}/initstate`), 'live\n');
+    for (const holder of holders) symlinkSync(`../../${holder}`, join(root, `sys/module/${module}/holders/${holder}`));
+  }
+  return { root, profile: join(writeTree({ 'single-gpu.yaml': SINGLE_GPU }), 'single-gpu.yaml') };
+}
+
+/** The step lines of a launch's log, without the sysroot's "not the live host" remarks. */
+const stepLines = (stderr: string, root: string) =>
+  stderr
+    .split('\n')
+    .filter((line) => /^boot-vm: \[\d+\/\d+\]/.test(line))
+    .map((line) => line.replaceAll(` (${root} is not the live host)`, '').replace(/^boot-vm: /, ''));
+
+t.test('single-GPU handoff: display manager stopped, consoles unbound, modules unloaded, vfio-pci bound; restored in reverse', async (t) => {
+  const { root, profile } = nvidiaHost(t);
+  const before = snapshot(root);
+  const result = await launch(profile, root, [], { FAKE_QEMU_EXIT: '0' }).launcher.done;
+  t.equal(result.status, 0, result.stderr);
+  t.strictSame(stepLines(result.stderr, root).filter((line) => !/load kernel modules vfio|locked-memory/.test(line)), [
+    '[2/7] prepare: stop display-manager, to free the GPU: done (logged, not run: systemctl is-active --quiet display-manager && systemctl stop display-manager)',
+    '[3/7] prepare: unbind the virtual consoles and framebuffers from the boot GPU: done',
+    '[4/7] prepare: unload kernel modules nvidia_drm, nvidia_modeset, nvidia: done (logged, not run: rmmod nvidia_drm; rmmod nvidia_modeset; rmmod nvidia)',
+    '[5/7] prepare: bind 0000:01:00.0 [10de:1b06] to vfio-pci: done (did not wait for 0000:01:00.0 to be on vfio-pci: ' + root + ' is not the live host)',
+    '[6/7] prepare: bind 0000:01:00.1 [10de:10ef] to vfio-pci: done (did not wait for 0000:01:00.1 to be on vfio-pci: ' + root + ' is not the live host)',
+    '[6/7] prepare: undo bind-vfio 0000:01:00.1: undone',
+    '[5/7] prepare: undo bind-vfio 0000:01:00.0: undone',
+    '[4/7] prepare: undo unload-modules: undone (logged, not run: modprobe nvidia; logged, not run: modprobe nvidia_modeset; logged, not run: modprobe nvidia_drm)',
+    '[3/7] prepare: undo unbind-consoles: undone',
+    '[2/7] prepare: undo stop-services: undone (logged, not run: systemctl start display-manager)',
+  ], 'in order: stop, unbind, unload, bind; then unbind from vfio-pci, reload in reverse, rebind, start');
+  t.strictSame(changes(before, snapshot(root)), [], 'byte-identical after');
+});
+
+t.test('single-GPU handoff refused while a process holds the GPU after the display manager stopped: named, everything undone', async (t) => {
+  const { root, profile } = nvidiaHost(t);
+  mkdirSync(join(root, 'proc/4242/fd'), { recursive: true });
+  writeFileSync(join(root, 'proc/4242/comm'), 'Xorg\n');
+  symlinkSync('/dev/nvidia0', join(root, 'proc/4242/fd/11'));
+  const before = snapshot(root);
+  const result = await launch(profile, root, [], { FAKE_QEMU_EXIT: '0' }).launcher.done;
+  t.equal(result.status, 1);
+  t.match(result.stderr.trimEnd().split('\n').at(-1), /^step 4 \(unload kernel modules nvidia_drm, nvidia_modeset, nvidia\) failed: refusing to unload nvidia_drm, nvidia_modeset, nvidia while still in use: Xorg \(pid 4242\) has \/dev\/nvidia0 open; .*; everything done before it was undone$/);
+  t.match(result.stderr, /undo stop-services: undone \(logged, not run: systemctl start display-manager /, 'the display manager is started again');
+  t.notMatch(result.stderr, /rmmod|QEMU started/, 'no module unloaded, QEMU never started');
+  t.strictSame(changes(before, snapshot(root)), [], 'byte-identical to before');
+});
+
+t.test('a framebuffer rebind that fails while restoring: reported, the console, the modules and the display manager still come back', async (t) => {
+  const { root, profile } = nvidiaHost(t);
+  // The kernel refusing efi-framebuffer's bind (as when the reloaded driver took the memory first).
+  rmSync(join(root, 'sys/bus/platform/drivers/efi-framebuffer/bind'));
+  mkdirSync(join(root, 'sys/bus/platform/drivers/efi-framebuffer/bind'));
+  const before = snapshot(root);
+  const result = await launch(profile, root, [], { FAKE_QEMU_EXIT: '0' }).launcher.done;
+  t.equal(result.status, 1, 'the launch fails, after restoring all it could');
+  t.match(result.stderr.trimEnd().split('\n').at(-1), /^1 change could not be undone \(put it back by hand\): step 3 \(unbind-consoles\): writing "efi-framebuffer\.0" to \S+\/efi-framebuffer\/bind: EISDIR/);
+  const undo = stepLines(result.stderr, root).filter((line) => line.includes('undo'));
+  t.match(undo, [/undo bind-vfio 0000:01:00\.1: undone/, /undo bind-vfio 0000:01:00\.0: undone/, /undo unload-modules: undone \(.*modprobe nvidia_drm\)/, /undo unbind-consoles: undo-failed \(writing .*EISDIR/, /undo stop-services: undone \(logged, not run: systemctl start display-manager\)/]);
+  t.strictSame(changes(before, snapshot(root)), [], 'vtcon1 is bound again, and nothing else is left changed');
 });

@@ -3,6 +3,7 @@ import { numberSteps, type Step } from '../step.js';
 import type { StepContext } from './context.js';
 import { planConsoles } from './consoles.js';
 import { planGovernor, planIrqAffinity, planShield } from './cpus.js';
+import { planStopServices, planUnloadModules } from './handoff.js';
 import { planHugepages, planHugetlbfsMount } from './hugepages.js';
 import { planMemlock } from './memlock.js';
 import { planIgnoreMsrs, planModules } from './modules.js';
@@ -20,7 +21,9 @@ const BUILDERS = [
   planIgnoreMsrs,
   planSysctls,
   planWritebackCpus,
+  planStopServices, // single-GPU handoff: the display manager lets go of the GPU before its consoles do
   planConsoles,
+  planUnloadModules, // and its driver's modules, before vfio-pci binds it
   planVfioBinding,
   planRescan,
   planHugepages,
