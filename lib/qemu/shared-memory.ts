@@ -93,10 +93,11 @@ function checkRegions(regions: SharedRegion[], diagnostics: BuildInput['diagnost
   for (const region of regions) {
     const earlier = names.get(region.name);
     if (earlier !== undefined) error(`${region.key}.name`, `${earlier} already has the name ${region.name}`);
-    names.set(region.name, region.key);
+    else names.set(region.name, region.key);
     const samePath = paths.get(region.path);
-    if (samePath !== undefined && earlier === undefined) error(region.pathKey, `${samePath} already uses ${region.path}`);
-    paths.set(region.path, region.key);
+    // One name is one path too (/dev/shm/<name>): said once, at the name.
+    if (samePath === undefined) paths.set(region.path, region.key);
+    else if (earlier === undefined) error(region.pathKey, `${samePath} already uses ${region.path}`);
     if (region.kvmfr === undefined) continue;
     if (region.kvmfr >= KVMFR_MAX_DEVICES) error(region.pathKey, `the kvmfr module makes at most ${KVMFR_MAX_DEVICES} devices, /dev/kvmfr0 to /dev/kvmfr${KVMFR_MAX_DEVICES - 1}`);
     if (region.size % MIB !== 0) error(`${region.key}.size`, `a kvmfr device is sized in whole MiB (static_size_mb); ${formatSize(region.size)} is not`);
