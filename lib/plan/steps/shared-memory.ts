@@ -70,8 +70,8 @@ function accessOf(region: SharedRegion, sysroot: Sysroot, report: Report): Acces
 /** The owner and mode asked, journaled and given back afterwards. */
 const give = (path: string, { owner, mode }: Access): StepAction => ({ do: { kind: 'set-owner', path, ...(owner ? { owner } : {}), ...(mode !== undefined ? { mode } : {}) }, undo: [{ kind: 'restore-owner', path }] });
 
-/** `to alice:kvm (1000:992) with mode 0660`, or `mode 0600` */
-const toWhom = (access: Access) => (access.owner ? `to ${access.text}` : access.text);
+/** `give X to alice:kvm (1000:992) with mode 0660`, or `set X to mode 0600` */
+const giveText = (what: string, access: Access) => (access.owner ? `give ${what} to ${access.text}` : `set ${what} to ${access.text}`);
 
 /** A /dev/shm file (or the profile's path): made with its owner and mode, or an existing one taken over for the run. */
 function planFile(region: SharedRegion, { sysroot, report }: StepContext): StepDraft {
@@ -107,7 +107,7 @@ function planFile(region: SharedRegion, { sysroot, report }: StepContext): StepD
   if (!access.owner && access.mode === undefined) return { ...step, title: `use the existing ${path}${forWhom(region)}`, notes, skip: 'it exists, and no owner or mode is asked' };
   return {
     ...step,
-    title: `give the existing ${path}${forWhom(region)} ${toWhom(access)} for the run`,
+    title: `${giveText(`the existing ${path}${forWhom(region)}`, access)} for the run`,
     notes: [...notes, 'its owner and mode are given back afterwards'],
     actions: [give(path, access)],
   };
@@ -160,7 +160,7 @@ function planKvmfrDevice(region: SharedRegion, { sysroot, report }: StepContext)
   const given = access?.text ? access : undefined;
   return {
     ...step,
-    title: `check that ${path} is the kvmfr device${given ? `, and give it ${toWhom(given)} for the run` : ''}`,
+    title: `check that ${path} is the kvmfr device${given ? `, and ${giveText('it', given)} for the run` : ''}`,
     notes: given ? ['its owner and mode are given back afterwards'] : [],
     actions: [check, ...(given ? [give(path, given)] : [])],
   };

@@ -75,6 +75,9 @@ t.test('an existing file is taken over for the run and given back, not removed; 
   t.equal(steps[0]!.title, 'give the existing /dev/shm/looking-glass for Looking Glass to alice (1000:1000) with mode 0660 for the run');
   t.strictSame(steps[0]!.actions, [{ do: { kind: 'set-owner', path: '/dev/shm/looking-glass', owner: { user: 'alice', uid: 1000, gid: 1000 }, mode: 0o660 }, undo: [{ kind: 'restore-owner', path: '/dev/shm/looking-glass' }] }], 'given back, never removed');
   t.strictSame([steps[1]!.skip, steps[1]!.actions ?? []], ['it exists, and no owner or mode is asked', []], 'left as it is');
+  const modeOnly = contextOf(t, { sharedMemory: [{ name: 'scream', size: '2M', mode: '0644' }] }, { 'dev/shm/scream': '' });
+  const [step] = planSharedMemoryFiles(modeOnly.context);
+  t.strictSame([step!.title, step!.actions], ['set the existing /dev/shm/scream to mode 0644 for the run', [{ do: { kind: 'set-owner', path: '/dev/shm/scream', mode: 0o644 }, undo: [{ kind: 'restore-owner', path: '/dev/shm/scream' }] }]], 'a mode alone');
   t.strictSame([steps[2]!.skip, steps[2]!.actions ?? []], ['it is a directory', []]);
 });
 
