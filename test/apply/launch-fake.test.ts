@@ -2,7 +2,8 @@
 // exact files each launch changes while the VM runs, the tree byte-identical after teardown, every
 // step failing in turn (rolled back, named), a SIGKILLed launcher cleaned up by teardown.mjs,
 // prepare-host's journal kept by a launch, and a second launch refused; the UEFI variable store
-// made once and kept, and host.runAs's files given to that user for the run only.
+// made once and kept, host.runAs's files given to that user for the run only, and the shared memory
+// file and kvmfr device given to the desktop user for the run (a missing device failing the launch).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -181,7 +182,7 @@ sharedMemory:
 `;
 
 t.test('Looking Glass on kvmfr and Scream on /dev/shm: the file made with its owner and mode, the device given to the user, both only while QEMU runs', { skip: process.getuid?.() !== 0 && 'only root gives files away and makes device nodes' }, async (t) => {
-  const root = copyHost(t, 'lab');
+  const root = copyHost(t, 'i7-4790k');
   // kvmfr loaded here, with its device (a character device, as the kernel makes it).
   mkdirSync(join(root, 'sys/module/kvmfr'));
   writeFileSync(join(root, 'sys/module/kvmfr/initstate'), 'live\n');
@@ -208,7 +209,7 @@ t.test('Looking Glass on kvmfr and Scream on /dev/shm: the file made with its ow
 });
 
 t.test('a kvmfr device that is not there when QEMU would start fails the launch, and the /dev/shm file made before is removed', async (t) => {
-  const root = copyHost(t, 'lab');
+  const root = copyHost(t, 'i7-4790k');
   const profile = join(writeTree({ 'desktop.yaml': `memory: { size: 1G }\n${SHARED}` }), 'desktop.yaml');
   const before = snapshot(root);
   const { launcher, record } = launch(profile, root);
