@@ -46,6 +46,9 @@ const forWhom = (region: SharedRegion) => (region.key === 'lookingGlass' ? ' for
 /** The key a message about the region's size belongs to. */
 const sizeKey = (region: SharedRegion) => (region.key === 'lookingGlass' ? 'lookingGlass.resolution' : `${region.key}.size`);
 
+/** Looking Glass's size computation, shown where the size is used (the argv's is in --explain only). */
+const sizeNotes = (regions: SharedRegion[]) => regions.flatMap((region) => (region.sizeNote ? [region.sizeNote] : []));
+
 interface Access {
   owner?: Owner;
   mode?: number;
@@ -89,7 +92,7 @@ function planFile(region: SharedRegion, { sysroot, report }: StepContext): StepD
     return {
       ...step,
       title: `create ${path}${forWhom(region)}, ${access.owner ? `owned by ${access.text}` : `mode ${octal(mode)}`}`,
-      notes: [`empty until QEMU sizes it to ${formatSize(region.size)}; removed afterwards`],
+      notes: [...sizeNotes([region]), `empty until QEMU sizes it to ${formatSize(region.size)}; removed afterwards`],
       actions: [{ do: { kind: 'create-file', path, mode, ...(access.owner ? { owner: access.owner } : {}) }, undo: [{ kind: 'remove-file', path }] }],
     };
   }
@@ -129,7 +132,7 @@ function planKvmfrModule(regions: SharedRegion[], { sysroot, report }: StepConte
       {
         ...step,
         title: `load the kvmfr module with ${sizes.map((mib, n) => `/dev/kvmfr${n} of ${mib}M`).join(', ')}`,
-        notes: ['it stays loaded afterwards, as the other modules: the Looking Glass client may still have the device open'],
+        notes: [...sizeNotes(regions), 'it stays loaded afterwards, as the other modules: the Looking Glass client may still have the device open'],
         actions: [{ do: { kind: 'run', argv: ['modprobe', 'kvmfr', `static_size_mb=${sizes.join(',')}`] }, undo: [] }],
       },
     ];
@@ -137,7 +140,7 @@ function planKvmfrModule(regions: SharedRegion[], { sysroot, report }: StepConte
   // Upstream kvmfr declares static_size_mb unreadable (permissions 0000); a build that shows it gets checked.
   const shown = sysroot.readText('/sys/module/kvmfr/parameters/static_size_mb')?.trim();
   const sizes = shown?.split(',').map(Number);
-  const notes: string[] = [];
+  const notes = sizeNotes(regions);
   for (const [n, region] of byDevice) {
     const mib = region.size / MIB;
     const reload = `reload it: modprobe -r kvmfr && modprobe kvmfr static_size_mb=${mib}${count > 1 ? ',…' : ''}`;

@@ -8,6 +8,7 @@ import t, { type Test } from 'tap';
 import { Sysroot } from '../../../lib/host/sysroot.js';
 import type { StepContext } from '../../../lib/plan/steps/context.js';
 import { planKvmfrDevices, planSharedMemoryFiles, resolveOwner } from '../../../lib/plan/steps/shared-memory.js';
+import { lookingGlassSize } from '../../../lib/qemu/shared-memory.js';
 import { profileOf, recorder, tree } from '../../fixtures/trees.js';
 
 const USERS = {
@@ -56,7 +57,7 @@ t.test('a new /dev/shm file: made with the owner and mode (0660 with an owner, 0
     { do: { kind: 'create-file', path: '/dev/shm/looking-glass', mode: 0o660, owner: { user: 'alice', uid: 1000, gid: 992 } }, undo: [{ kind: 'remove-file', path: '/dev/shm/looking-glass' }] },
   ]);
   t.strictSame(steps[1]!.actions![0]!.do, { kind: 'create-file', path: '/dev/shm/scream-ivshmem', mode: 0o600 }, 'no owner: root keeps it to itself');
-  t.strictSame(steps[0]!.notes, ['empty until QEMU sizes it to 32M; removed afterwards']);
+  t.strictSame(steps[0]!.notes, [lookingGlassSize('1920x1080').note, 'empty until QEMU sizes it to 32M; removed afterwards'], "the size's computation shown in the plain dry-run too");
   t.strictSame(planKvmfrDevices(context), [], 'no kvmfr device');
 });
 
@@ -114,12 +115,12 @@ t.test('kvmfr loaded: each device must exist, with the size when the module show
   const hidden = contextOf(t, LG, loaded);
   const [step] = planSharedMemoryFiles(hidden.context);
   t.strictSame(hidden.reports, []);
-  t.strictSame([step!.skip, step!.notes], ['it is loaded', ['kvmfr does not show the size it was loaded with; /dev/kvmfr0 must have at least 64M, or QEMU cannot map it']], "upstream kvmfr's static_size_mb is unreadable");
+  t.strictSame([step!.skip, step!.notes], ['it is loaded', [lookingGlassSize('2560x1440').note, 'kvmfr does not show the size it was loaded with; /dev/kvmfr0 must have at least 64M, or QEMU cannot map it']], "upstream kvmfr's static_size_mb is unreadable");
   const shown = contextOf(t, LG, { ...loaded, 'sys/module/kvmfr/parameters/static_size_mb': '32\n' });
   planSharedMemoryFiles(shown.context);
   t.strictSame(shown.reports, ['lookingGlass.resolution: kvmfr was loaded with 32M for /dev/kvmfr0, but the region is 64M; reload it: modprobe -r kvmfr && modprobe kvmfr static_size_mb=64']);
   const matching = contextOf(t, LG, { ...loaded, 'sys/module/kvmfr/parameters/static_size_mb': '64\n' });
-  t.strictSame([planSharedMemoryFiles(matching.context)[0]!.notes, matching.reports], [[], []], 'the size shown matches');
+  t.strictSame([planSharedMemoryFiles(matching.context)[0]!.notes, matching.reports], [[lookingGlassSize('2560x1440').note], []], 'the size shown matches');
   const none = contextOf(t, LG, { 'sys/module/kvmfr/initstate': 'live\n' });
   planSharedMemoryFiles(none.context);
   t.strictSame(none.reports, ['lookingGlass.kvmfr: kvmfr is loaded without a device kvmfr0 (it makes one per size in static_size_mb); reload it: modprobe -r kvmfr && modprobe kvmfr static_size_mb=64']);
