@@ -2,7 +2,9 @@
 // exact files each launch changes while the VM runs, the tree byte-identical after teardown, every
 // step failing in turn (rolled back, named), a SIGKILLed launcher cleaned up by teardown.mjs,
 // prepare-host's journal kept by a launch, and a second launch refused; the UEFI variable store
-// made once and kept, and host.runAs's files given to that user for the run only.
+// made once and kept, host.runAs's files given to that user for the run only, and the shared memory
+// file and kvmfr device given to the desktop user for the run (a missing device failing the launch).
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -174,6 +176,52 @@ t.test('host.runAs: QEMU\'s user gets the VFIO node, hugetlbfs, the variable sto
   t.strictSame([after('dev/vfio/1'), after('dev/hugepages1G'), after('var/lib/boot-vm/nvram/unpriv_VARS.fd')], ['0:0 600', '0:0 755', '107:107 600'], 'owners and modes back; the store is the user\'s, as it was made');
 });
 
+const SHARED = `lookingGlass: { resolution: 2560x1440, kvmfr: true, owner: "alice:kvm" }
+sharedMemory:
+  - { name: scream-ivshmem, size: 2M, owner: alice, mode: "0640" }
+`;
+
+t.test('Looking Glass on kvmfr and Scream on /dev/shm: the file made with its owner and mode, the device given to the user, both only while QEMU runs', { skip: process.getuid?.() !== 0 && 'only root gives files away and makes device nodes' }, async (t) => {
+  const root = copyHost(t, 'i7-4790k');
+  // kvmfr loaded here, with its device (a character device, as the kernel makes it).
+  mkdirSync(join(root, 'sys/module/kvmfr'));
+  writeFileSync(join(root, 'sys/module/kvmfr/initstate'), 'live\n');
+  mkdirSync(join(root, 'sys/class/kvmfr/kvmfr0'), { recursive: true });
+  writeFileSync(join(root, 'sys/class/kvmfr/kvmfr0/dev'), '242:0\n');
+  execFileSync('mknod', ['-m', '0600', join(root, 'dev/kvmfr0'), 'c', '1', '3']);
+  const profile = join(writeTree({ 'desktop.yaml': `memory: { size: 1G }\n${SHARED}` }), 'desktop.yaml');
+  const before = snapshot(root);
+  const access = (path: string) => {
+    const stat = statSync(join(root, path));
+    return `${stat.uid}:${stat.gid} ${(stat.mode & 0o7777).toString(8)}`;
+  };
+  const { launcher, qemu, record } = launch(profile, root);
+  await waitForLine(launcher, /QEMU started/);
+  await waitFor("the fake QEMU's record", () => fileExists(record));
+  t.match(qemu().argv.join(' '), /mem-path=\/dev\/kvmfr0,size=64M,share=on .*,mem-path=\/dev\/shm\/scream-ivshmem,size=2M,share=on/);
+  t.strictSame([access('dev/shm/scream-ivshmem'), access('dev/kvmfr0')], ['1000:1000 640', '1000:992 660'], 'the desktop user can open both while the VM runs');
+  t.match(launcher.stderr(), /launch: check that \/dev\/kvmfr0 is the kvmfr device, and give it to alice:kvm \(1000:992\) with mode 0660 for the run: done/);
+  launcher.child.kill('SIGTERM');
+  const result = await launcher.done;
+  t.equal(result.status, 0, result.stderr);
+  t.strictSame(changes(before, snapshot(root)), [], 'the file removed');
+  t.equal(access('dev/kvmfr0'), '0:0 600', "the device's owner and mode given back");
+});
+
+t.test('a kvmfr device that is not there when QEMU would start fails the launch, and the /dev/shm file made before is removed', async (t) => {
+  const root = copyHost(t, 'i7-4790k');
+  const profile = join(writeTree({ 'desktop.yaml': `memory: { size: 1G }\n${SHARED}` }), 'desktop.yaml');
+  const before = snapshot(root);
+  const { launcher, record } = launch(profile, root);
+  const result = await launcher.done;
+  t.equal(result.status, 1, result.stderr);
+  t.match(result.stderr, /prepare: load the kvmfr module with \/dev\/kvmfr0 of 64M: done \(logged, not run: modprobe kvmfr static_size_mb=64/);
+  t.match(result.stderr, /prepare: create \/dev\/shm\/scream-ivshmem, owned by alice \(1000:1000\) with mode 0640: done/);
+  t.match(result.stderr, new RegExp(`^step \\d+ \\(check that /dev/kvmfr0 is the kvmfr device, .*\\) failed: there is no ${root}/dev/kvmfr0 \\(${root} is not the live host: nothing makes devices there\\); everything done before it was undone$`, 'm'));
+  t.notOk(fileExists(record), 'QEMU never started');
+  t.strictSame(changes(before, snapshot(root)), [], 'nothing left');
+});
+
 t.test("QEMU's exit status is the launcher's, after teardown", async (t) => {
   const root = copyHost(t, 'z77-i5-2500');
   const before = snapshot(root);
@@ -338,7 +386,6 @@ t.test('prepare-host then a launch: the launch keeps the prepare steps, teardown
   t.equal(prepared.status, 0, prepared.stderr);
   t.match(prepared.stdout, /^mediapc: the host is prepared; boot-vm mediapc keeps these steps/);
   t.notMatch(prepared.stderr, /governor|locked-memory|IRQ/, 'launch and running steps wait for a launch');
-  const afterPrepare = snapshot(root);
   const again = await start('scripts/prepare-host.mjs', ['mediapc', '--sysroot', root, '--qemu-version', '7.2']).done;
   t.equal(again.status, 0);
   t.match(again.stdout, /^mediapc: the host is prepared already/);

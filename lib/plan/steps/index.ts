@@ -9,6 +9,7 @@ import { planMemlock } from './memlock.js';
 import { planIgnoreMsrs, planModules } from './modules.js';
 import { planNvram } from './nvram.js';
 import { planRunAs } from './run-as.js';
+import { planKvmfrDevices, planSharedMemoryFiles } from './shared-memory.js';
 import { planSysctls, planUserSteps, planWritebackCpus } from './tunables.js';
 import { planThreadPinning } from './threads.js';
 import { planRescan, planVfioBinding } from './vfio.js';
@@ -29,9 +30,11 @@ const BUILDERS = [
   planHugepages,
   planHugetlbfsMount,
   planNvram,
+  planSharedMemoryFiles,
   planUserSteps,
   planGovernor,
   planShield,
+  planKvmfrDevices,
   planRunAs,
   planMemlock,
   planThreadPinning,
