@@ -20,6 +20,7 @@ import { buildPassthrough } from './pcie.js';
 import { buildStartPaused, buildWrappers } from './pinning.js';
 import { buildPower } from './power.js';
 import { buildRunAs } from './run-as.js';
+import { buildTpm } from './tpm.js';
 
 export interface Command {
   /** `chrt`, `taskset`: the programs that exec QEMU. */
@@ -46,6 +47,7 @@ export function buildCommand(input: BuildInput, binaryNote: string): Command {
     ...buildIothreads(input),
     ...buildDisks(input),
     ...buildNetwork(input),
+    ...buildTpm(input),
     ...buildDisplay(input),
     ...buildControl(input),
     ...buildRunAs(input),
