@@ -10,6 +10,7 @@ import { planNvram } from './nvram.js';
 import { planRunAs } from './run-as.js';
 import { planSysctls, planUserSteps, planWritebackCpus } from './tunables.js';
 import { planThreadPinning } from './threads.js';
+import { planTpm } from './tpm.js';
 import { planRescan, planVfioBinding } from './vfio.js';
 
 export type { StepContext } from './context.js';
@@ -31,6 +32,7 @@ const BUILDERS = [
   planShield,
   planRunAs,
   planMemlock,
+  planTpm,
   planThreadPinning,
   planIrqAffinity,
 ];
