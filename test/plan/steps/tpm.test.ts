@@ -6,6 +6,7 @@
 import t, { type Test } from 'tap';
 import { InputError } from '../../../lib/errors.js';
 import type { StepContext } from '../../../lib/plan/steps/context.js';
+import { renderJson, renderShell } from '../../../lib/plan/render.js';
 import { checkTpmPrograms, planTpm } from '../../../lib/plan/steps/tpm.js';
 import { buildTpm } from '../../../lib/qemu/tpm.js';
 import { buildInput } from '../../fixtures/build-input.js';
@@ -132,4 +133,22 @@ t.test('through the plan: a launch without swtpm stops before any step, a dry-ru
     ['launch tpm-state', 'launch swtpm'],
     'still planned, last before QEMU',
   );
+});
+
+t.test('the dry-run shows the exact swtpm commands and their undo; --json carries them as data', async (t) => {
+  const dir = tree(t, { 'vm.yaml': 'qemu: { version: "7.2" }\nmemory: { size: 1G }\ntpm: true\n' });
+  const plan = planOn('vm.yaml', 'lab', {}, dir);
+  const text = renderShell(plan).split('\n');
+  // The files boot-vm itself makes are under the sysroot; the commands' words are as run on the host.
+  const at = plan.sysroot;
+  for (const line of [
+    `install -d -m 0700 ${at}/var/lib/boot-vm/tpm/vm`,
+    'swtpm_setup --tpm2 --tpm-state /var/lib/boot-vm/tpm/vm --createek --lock-nvram --not-overwrite',
+    `swtpm socket --tpm2 --tpmstate dir=/var/lib/boot-vm/tpm/vm,mode=0600 --ctrl type=unixio,path=/run/boot-vm/vm/swtpm.sock,mode=0600 --terminate 2> ${at}/var/lib/boot-vm/tpm/vm/swtpm.log &  # then wait up to 10s for ${at}/run/boot-vm/vm/swtpm.sock`,
+    '#   undo: kill <swtpm pid>  # then wait for it to exit; SIGKILL after 10s',
+  ]) {
+    t.ok(text.includes(line), line);
+  }
+  const json = JSON.parse(renderJson(plan, false)) as { steps: { id: string; actions: { do: { kind: string } }[] }[] };
+  t.strictSame(json.steps.find((step) => step.id === 'swtpm')!.actions.at(-1), START('/var/lib/boot-vm/tpm/vm'));
 });
