@@ -2,7 +2,7 @@
 // made mode 0700 and kept, manufactured when it holds no TPM yet and skipped when it does; swtpm
 // started just before QEMU and stopped after it; host.runAs's user for both; swtpm and swtpm_setup
 // looked up on PATH (a warning for a dry-run, an error for a launch, naming the Debian packages);
-// names and paths swtpm cannot take are profile errors.
+// names and paths swtpm cannot take are profile errors; the dry-run and --json show the exact commands.
 import t, { type Test } from 'tap';
 import { InputError } from '../../../lib/errors.js';
 import type { StepContext } from '../../../lib/plan/steps/context.js';
