@@ -21,6 +21,7 @@ import { buildStartPaused, buildWrappers } from './pinning.js';
 import { buildPower } from './power.js';
 import { buildRunAs } from './run-as.js';
 import { buildSharedMemory } from './shared-memory.js';
+import { buildTpm } from './tpm.js';
 
 export interface Command {
   /** `chrt`, `taskset`: the programs that exec QEMU. */
@@ -49,6 +50,7 @@ export function buildCommand(input: BuildInput, binaryNote: string): Command {
     ...buildNetwork(input),
     // After the disks and NICs: adding shared memory leaves their guest PCI addresses as they were.
     ...buildSharedMemory(input),
+    ...buildTpm(input),
     ...buildDisplay(input),
     ...buildControl(input),
     ...buildRunAs(input),
