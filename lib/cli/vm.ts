@@ -68,7 +68,7 @@ export interface VmCliOptions {
 
 /** What a verb needs of the process beyond its options: stats writes as it goes, stop hands out its stopper. */
 export interface VmCliHooks {
-  onStopper?: (stopper: QemuStopper) => void;
+  onStopper?: (stopper: Pick<QemuStopper, 'escalate'>) => void;
   stdout?: { write(text: string): void; isTTY?: boolean };
 }
 

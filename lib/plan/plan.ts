@@ -14,6 +14,7 @@ import { formatQemuVersion, type QemuVersion } from '../qemu/version.js';
 import { noteAutoPinning, resolveAutoPinning } from './auto-pinning.js';
 import { Collector } from './diagnostics.js';
 import { resolveFirmware } from './firmware.js';
+import { resolveHooks } from './hooks.js';
 import { checkRtThrottling } from './rt-throttling.js';
 import { checkHostCpus, checkHostDevices, checkHostFiles, checkHostHugepages } from './host-checks.js';
 import { resolveMemoryPath } from './memory-path.js';
@@ -86,6 +87,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
   if (memoryPath?.warning && !profile.host.hugepages) diagnostics.warn(profile.memory.path ? 'memory.path' : 'memory.hugepages', memoryPath.warning);
   const firmware = resolveFirmware(loaded.name, profile, version, sysroot, report, diagnostics);
   const runAs = resolveRunAs(profile, sysroot, report);
+  const hooks = resolveHooks(loaded, (key, message) => diagnostics.error(key, message));
   const steps = buildSteps({
     name: loaded.name,
     profile,
@@ -94,6 +96,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
     ...(memoryPath ? { memoryPath } : {}),
     ...(firmware ? { firmware } : {}),
     ...(runAs ? { runAs } : {}),
+    ...(hooks ? { hooks } : {}),
     ...(options.resetNvram ? { resetNvram: true } : {}),
   });
   const { wrappers, qemu } = buildCommand(

@@ -1,6 +1,7 @@
 /** Every host step of a plan, in the order they are applied (undone in reverse). */
 import { numberSteps, type Step } from '../step.js';
 import type { StepContext } from './context.js';
+import { hookStep } from '../hooks.js';
 import { planConsoles } from './consoles.js';
 import { planGovernor, planIrqAffinity, planShield } from './cpus.js';
 import { planHugepages, planHugetlbfsMount } from './hugepages.js';
@@ -16,6 +17,7 @@ export type { StepContext } from './context.js';
 
 /** The blog's on-boot.sh order: modules and tunables, consoles off the GPU, devices to vfio-pci; then memory and the UEFI variables. */
 const BUILDERS = [
+  ({ hooks }: StepContext) => hookStep(hooks, 'beforePrepare'),
   planModules,
   planIgnoreMsrs,
   planSysctls,
@@ -33,6 +35,7 @@ const BUILDERS = [
   planMemlock,
   planThreadPinning,
   planIrqAffinity,
+  ({ hooks }: StepContext) => [...hookStep(hooks, 'afterStart'), ...hookStep(hooks, 'beforeStop'), ...hookStep(hooks, 'afterStop')],
 ];
 
 export function buildSteps(context: StepContext): Step[] {
