@@ -228,6 +228,10 @@ async function afterStart(plan: Plan, qemu: ProcessRef, qmpPath: string, options
       (qmp) => qmp.close(),
       (error: Error) => error,
     );
+    if (up instanceof Error && !isAlive(qemu)) {
+      options.log.step(hookStepOf(plan, 'afterStart')!.step, 'skipped', 'QEMU exited before it answered on QMP');
+      return undefined;
+    }
     if (up instanceof Error) return up;
   }
   const failed = await runHook(plan, 'afterStart', options);

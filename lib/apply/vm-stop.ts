@@ -4,7 +4,7 @@
  * the teardown runs once whichever way the VM ends.
  */
 import { HostStateError } from '../errors.js';
-import { runHook } from './hooks.js';
+import { hookStepOf, runHook } from './hooks.js';
 import { pollUntil } from './poll.js';
 import { isAlive } from './processes.js';
 import { journalFileOf, type SessionOptions } from './session.js';
@@ -50,7 +50,9 @@ export async function stopVm(vm: string, options: StopVmOptions): Promise<StopVm
   const seconds = (Date.now() - started) / 1000;
   if (isAlive(launcher)) {
     const what = `boot-vm (pid ${launcher.pid}) to put the host back`;
-    await log.wait(what, pollUntil(() => (isAlive(launcher) ? undefined : true), { what, timeoutMs: LAUNCHER_TEARDOWN_TIMEOUT_MS, intervalMs: 50 }));
+    // Its afterStop hook runs once the host is back, before it exits.
+    const timeoutMs = LAUNCHER_TEARDOWN_TIMEOUT_MS + (hookStepOf(record.journal?.state.plan, 'afterStop')?.action.timeoutMs ?? 0);
+    await log.wait(what, pollUntil(() => (isAlive(launcher) ? undefined : true), { what, timeoutMs, intervalMs: 50 }));
     const left = readVmRecord(vm, sysroot, io);
     if (left.state === 'leftover') throw new HostStateError(`${vm}: QEMU has exited, but its launcher (pid ${launcher.pid}) ended without putting the host back (${journalFileOf(sysroot, vm)} is left over); run scripts/teardown.mjs ${vm}`);
     return { outcome, seconds, host: `its launcher (pid ${launcher.pid}) put the host back` };

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { readModuleExports } from '../../lib/plan/module-exports.js';
 import { renderJson, renderShell } from '../../lib/plan/render.js';
-import { Sysroot } from '../../lib/host/sysroot.js';
-import { FIXTURES, planOn, REPO, writeTree } from '../fixtures/helpers.js';
+import { FIXTURES, planOn, writeTree } from '../fixtures/helpers.js';
 import { alive, copyHost, FAKE_QEMU, start, waitFor, waitForLine } from '../fixtures/launch.js';
 
 t.setTimeout(120_000);
