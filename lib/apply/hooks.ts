@@ -7,6 +7,7 @@
  * returned, never thrown: the caller decides whether it stops the launch.
  */
 import { pathToFileURL } from 'node:url';
+import type { Shell } from 'zx';
 import type { Sysroot } from '../host/sysroot.js';
 import type { HookName } from '../plan/hooks.js';
 import type { Plan } from '../plan/plan.js';
@@ -25,7 +26,7 @@ export interface HookOptions {
 export interface HookArguments {
   vm: string;
   plan: Plan;
-  $: unknown;
+  $: Shell;
 }
 
 /** The plan's step for `hook`, when its script exports it. */

@@ -4,7 +4,7 @@
  * text to find which it exports, and never runs it: each exported hook becomes a step in its place.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { LoadedProfile } from '../profile/load.js';
 import type { Hooks } from '../profile/schema.js';
 import { readModuleExports } from './module-exports.js';
@@ -64,7 +64,7 @@ export function resolveHooks(loaded: LoadedProfile, error: (key: string, message
   }
   const exported = HOOK_NAMES.filter((name) => names.has(name));
   if (exported.length === 0) error(key, `${shown} exports none of ${HOOK_NAMES.join(', ')}`);
-  return { file, shown: join(shown), timeoutMs: (('timeout' in hooks ? hooks.timeout : undefined) ?? DEFAULT_HOOK_TIMEOUT_S) * 1000, exported };
+  return { file, shown, timeoutMs: (('timeout' in hooks ? hooks.timeout : undefined) ?? DEFAULT_HOOK_TIMEOUT_S) * 1000, exported };
 }
 
 /** The step of one hook, if the script exports it. */
