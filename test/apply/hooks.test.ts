@@ -10,7 +10,7 @@ import t, { type Test } from 'tap';
 import { readModuleExports } from '../../lib/plan/module-exports.js';
 import { renderJson, renderShell } from '../../lib/plan/render.js';
 import { FIXTURES, planOn, writeTree } from '../fixtures/helpers.js';
-import { alive, copyHost, FAKE_QEMU, start, waitFor, waitForLine } from '../fixtures/launch.js';
+import { alive, copyHost, FAKE_QEMU, start, waitFor, waitForLine, type Launcher } from '../fixtures/launch.js';
 
 t.setTimeout(120_000);
 
@@ -80,13 +80,22 @@ function vm(t: Test, name: string, timeout = 30) {
     profile,
     ['machine: { accel: tcg }', 'cpu: { model: max }', 'memory: { size: 64M }', `host: { steps: [ { run: [touch, ${mark}], undo: [rm, ${mark}] } ] }`, `hooks: { file: ${HOOKS}, timeout: ${timeout} }`, ''].join('\n'),
   );
+  const launchers: Launcher[] = [];
   t.teardown(() => {
+    // Only when a test failed half-way: its launcher and fake QEMU must not outlive it.
+    for (const launcher of launchers) if (launcher.child.exitCode === null) launcher.child.kill('SIGKILL');
+    const qemu = existsSync(`/run/boot-vm/${vmName}.pid`) ? Number(readFileSync(`/run/boot-vm/${vmName}.pid`, 'utf8')) : 0;
+    if (qemu > 0 && alive(qemu)) process.kill(qemu, 'SIGKILL');
     for (const file of ['journal', 'pid', 'qmp']) rmSync(`/run/boot-vm/${vmName}.${file}`, { force: true });
   });
   const env = { FAKE_QEMU_SYSROOT: '/', MARK: mark, HOOKS_LOG: log };
   const lines = () => (existsSync(log) ? readFileSync(log, 'utf8').trimEnd().split('\n') : []);
   const args = (hook: string, prepared: boolean) => `${hook} vm=${vmName} plan=${vmName} BOOT_VM_NAME=${vmName} BOOT_VM_QMP=/run/boot-vm/${vmName}.qmp prepared=${prepared ? 'yes' : 'no'}`;
-  const launch = (extra: string[] = [], more: NodeJS.ProcessEnv = {}) => start('boot-vm.mjs', [profile, '--qemu-binary', FAKE_QEMU, '--qemu-version', '7.2', ...extra], { ...env, ...more });
+  const launch = (extra: string[] = [], more: NodeJS.ProcessEnv = {}) => {
+    const launcher = start('boot-vm.mjs', [profile, '--qemu-binary', FAKE_QEMU, '--qemu-version', '7.2', ...extra], { ...env, ...more });
+    launchers.push(launcher);
+    return launcher;
+  };
   return { vmName, profile, mark, log, lines, args, launch, env };
 }
 
