@@ -20,6 +20,7 @@ import { buildPassthrough } from './pcie.js';
 import { buildStartPaused, buildWrappers } from './pinning.js';
 import { buildPower } from './power.js';
 import { buildRunAs } from './run-as.js';
+import { buildSharedMemory } from './shared-memory.js';
 
 export interface Command {
   /** `chrt`, `taskset`: the programs that exec QEMU. */
@@ -46,6 +47,8 @@ export function buildCommand(input: BuildInput, binaryNote: string): Command {
     ...buildIothreads(input),
     ...buildDisks(input),
     ...buildNetwork(input),
+    // After the disks and NICs: adding shared memory leaves their guest PCI addresses as they were.
+    ...buildSharedMemory(input),
     ...buildDisplay(input),
     ...buildControl(input),
     ...buildRunAs(input),
