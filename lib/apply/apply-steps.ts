@@ -75,8 +75,8 @@ export async function undoEntries(context: ApplyContext, keep = 0): Promise<Undo
   return { failures };
 }
 
-/** The steps of one phase, in plan order. */
-export const stepsOf = (steps: Step[], phase: Phase) => steps.filter((step) => step.phase === phase);
+/** The steps of one phase, in plan order; hook steps are not among them (lib/apply/hooks.ts runs those). */
+export const stepsOf = (steps: Step[], phase: Phase) => steps.filter((step) => step.phase === phase && !step.actions.some(({ do: action }) => action.kind === 'hook'));
 
 /** A StepFailure after its rollback, as the error the CLI prints. */
 export function rolledBack(failure: StepFailure, undo: UndoResult): StepFailedError {

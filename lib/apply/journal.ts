@@ -4,7 +4,7 @@
  * host back after a failure, a stop, or a crash of the launcher.
  */
 import { BootVmError } from '../errors.js';
-import type { Control } from '../plan/plan.js';
+import type { Control, Plan } from '../plan/plan.js';
 import type { Action, Phase } from '../plan/step.js';
 import type { FileOwner, HostIo } from './host-io.js';
 import type { ProcessRef } from './processes.js';
@@ -42,6 +42,8 @@ export interface JournalState {
   qemu?: ProcessRef;
   /** The running QEMU's pidfile and QMP socket (host paths), for vm.mjs and for removing a killed QEMU's leftovers. */
   control?: Control;
+  /** The launch's plan when its profile has hooks: vm.mjs stop and teardown.mjs run the stop hooks with it. */
+  plan?: Plan;
   /** Ids of the prepare steps applied, so a later launch can tell whether they still match. */
   prepared: string[];
   /** Directories made for the journal, removed with it. */

@@ -11,6 +11,7 @@ import type { Plan } from '../plan/plan.js';
 import { wrapperWords, type Step } from '../plan/step.js';
 import type { ApplyContext } from './actions.js';
 import { applySteps, rolledBack, stepsOf, StepFailure, undoEntries } from './apply-steps.js';
+import { hasHooks, hookStepOf, runHook } from './hooks.js';
 import { applyIrqAffinity } from './irq-affinity.js';
 import { pollUntil } from './poll.js';
 import { isAlive, refOf, type ProcessRef } from './processes.js';
@@ -79,30 +80,54 @@ export async function launchVm(plan: Plan, options: LaunchOptions): Promise<Laun
   let stopper: QemuStopper | undefined;
   let guestStarted = false;
   let signals = 0;
+  // Set while the beforeStop hook runs: a further signal stops it, and the stop goes on.
+  let beforeStop: AbortController | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
     if (!stopper) return stopping.abort();
     if (signals === 1) {
       // A guest still paused (-S) has nothing to shut down: QEMU quits.
       log.info(`${signal}: stopping the VM`);
-      void stopper.stop(guestStarted ? 'powerdown' : 'quit').catch((error) => log.warn((error as Error).message));
-    } else stopper.escalate();
+      const qemuStopper = stopper;
+      const hookStopped = (beforeStop = new AbortController());
+      const hook = guestStarted ? runHook(plan, 'beforeStop', options, hookStopped.signal) : Promise.resolve(undefined);
+      void hook
+        .finally(() => (beforeStop = undefined))
+        .then(() => qemuStopper.stop(guestStarted ? 'powerdown' : 'quit'))
+        .catch((error) => log.warn((error as Error).message));
+    } else if (beforeStop) beforeStop.abort();
+    else stopper.escalate();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const context = contextOf(options, journal, stopping.signal);
+  // Once beforePrepare has run, afterStop runs after the host is put back, however the launch ends.
+  let afterStop = false;
   const teardown = async () => {
     const result = await undoEntries(context, reused ? keep : 0);
     reservation.release();
     if (reused) {
       delete journal.state.launcher;
       delete journal.state.qemu;
+      delete journal.state.plan;
       journal.state.phases = ['prepare'];
       journal.save();
     } else journal.remove();
+    if (afterStop) await runHook(plan, 'afterStop', options);
     return result;
   };
   try {
+    if (hasHooks(plan)) {
+      // vm.mjs stop and teardown.mjs run the stop hooks from another process, with this plan.
+      journal.state.plan = plan;
+      journal.save();
+    }
+    const hookFailed = await runHook(plan, 'beforePrepare', options, stopping.signal);
+    if (hookFailed !== undefined) {
+      await teardown();
+      throw new StepFailedError(`the beforePrepare hook failed: ${hookFailed}; nothing was changed on the host`);
+    }
+    afterStop = true;
     try {
       if (reused) {
         log.info(`the prepare steps were applied by prepare-host; keeping them`);
@@ -165,6 +190,11 @@ export async function launchVm(plan: Plan, options: LaunchOptions): Promise<Laun
     }
     const running = new AbortController();
     const runningDone = failure ? Promise.resolve() : runSteps(stepsOf(plan.steps, 'running').filter((step) => !isGuestStart(step)), context, running.signal);
+    if (!failure && qemu && stopper && hookStepOf(plan, 'afterStart') && signals === 0) {
+      failure = await afterStart(plan, qemu, qmpPath, options, paused);
+      if (failure && isAlive(qemu)) await stopper.stop('quit').catch(() => undefined);
+      guestStarted = failure === undefined;
+    }
     await vmExited;
     removeLeftovers(plan.control, options);
     // A daemon is not our child: its own exit status is not ours to read.
@@ -189,6 +219,24 @@ export async function launchVm(plan: Plan, options: LaunchOptions): Promise<Laun
 }
 
 const STOPPED_BY = { powerdown: 'the guest shut down after the ACPI power button', quit: 'stopped by QMP quit', kill: 'killed' } as const;
+
+/** The afterStart hook, once the guest runs (and, when QEMU was not paused, once it answers on QMP, which the hook may use); its failure. */
+async function afterStart(plan: Plan, qemu: ProcessRef, qmpPath: string, options: LaunchOptions, paused: boolean): Promise<Error | undefined> {
+  if (!paused && options.sysroot.isLive) {
+    const what = `QEMU's QMP socket ${qmpPath}`;
+    const up = await options.log.wait(what, QmpClient.connect(qmpPath, { timeoutMs: QMP_CONNECT_TIMEOUT_MS, isAlive: () => isAlive(qemu) })).then(
+      (qmp) => qmp.close(),
+      (error: Error) => error,
+    );
+    if (up instanceof Error && !isAlive(qemu)) {
+      options.log.step(hookStepOf(plan, 'afterStart')!.step, 'skipped', 'QEMU exited before it answered on QMP');
+      return undefined;
+    }
+    if (up instanceof Error) return up;
+  }
+  const failed = await runHook(plan, 'afterStart', options);
+  return failed === undefined ? undefined : new Error(`the afterStart hook failed: ${failed}`);
+}
 
 /** Pins the paused QEMU's threads, checks them, and starts the guest, over one QMP connection. */
 async function startPaused(plan: Plan, qemu: ProcessRef, qmpPath: string, context: ApplyContext, env: NodeJS.ProcessEnv): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { BootVmError, HostStateError } from '../errors.js';
 import { undoEntries } from './apply-steps.js';
+import { runHook } from './hooks.js';
 import { Journal } from './journal.js';
 import { removeLeftovers } from './leftovers.js';
 import { releaseStaleReservations } from './locks.js';
@@ -27,6 +28,7 @@ export async function teardownVm(vm: string, options: TeardownOptions): Promise<
   if (isAlive(launcher)) throw new HostStateError(`${vm} is running under boot-vm (pid ${launcher.pid}), which puts the host back when QEMU exits; stop the VM instead`);
   if (isAlive(qemu)) {
     if (!options.stop) throw new HostStateError(`${vm}'s QEMU (pid ${qemu.pid}) is still running; stop it first, or pass --stop to send it SIGTERM and wait`);
+    await runHook(journal.state.plan, 'beforeStop', options);
     process.kill(qemu.pid, 'SIGTERM');
     const what = `QEMU (pid ${qemu.pid}) to exit`;
     await options.log.wait(what, pollUntil(() => (isAlive(qemu) ? undefined : true), { what, timeoutMs: STOP_TIMEOUT_MS }));
@@ -39,6 +41,8 @@ export async function teardownVm(vm: string, options: TeardownOptions): Promise<
   const released = releaseStaleReservations(vm, options);
   if (released.length > 0) options.log.info(`released ${released.join(', ')}, reserved by ${vm}'s launcher, which has exited`);
   journal.remove();
+  // The launcher that would have run it is gone: the VM it started has ended, the host is back.
+  if (qemu) await runHook(journal.state.plan, 'afterStop', options);
   if (failures.length > 0) throw new BootVmError(`${vm}: ${failures.length} of ${count} changes could not be undone (put them back by hand; the journal is gone): ${failures.join('; ')}`);
   return `${vm}: the host is back as it was (${count} change${count === 1 ? '' : 's'} undone)\n`;
 }

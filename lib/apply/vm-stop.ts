@@ -4,6 +4,7 @@
  * the teardown runs once whichever way the VM ends.
  */
 import { HostStateError } from '../errors.js';
+import { hookStepOf, runHook } from './hooks.js';
 import { pollUntil } from './poll.js';
 import { isAlive } from './processes.js';
 import { journalFileOf, type SessionOptions } from './session.js';
@@ -17,7 +18,7 @@ const LAUNCHER_TEARDOWN_TIMEOUT_MS = 120_000;
 export interface StopVmOptions extends SessionOptions {
   timeoutMs: number;
   /** Set by the CLI: a further Ctrl-C to `vm.mjs stop` skips to the next stage. */
-  onStopper?: (stopper: QemuStopper) => void;
+  onStopper?: (stopper: Pick<QemuStopper, 'escalate'>) => void;
 }
 
 export interface StopVmResult {
@@ -36,7 +37,11 @@ export async function stopVm(vm: string, options: StopVmOptions): Promise<StopVm
     const control = record.journal!.state.control;
     if (!control) throw new HostStateError(`${vm}'s journal ${record.journal!.file} does not name QEMU's QMP socket (written by an older boot-vm); stop QEMU (pid ${record.qemu.pid}) by hand`);
     const stopper = new QemuStopper({ qemu: record.qemu, qmp: sysroot.path(control.qmp), timeoutMs: options.timeoutMs, log });
-    options.onStopper?.(stopper);
+    const hook = new AbortController();
+    // A further Ctrl-C while the hook runs stops it; the stop goes on.
+    options.onStopper?.({ escalate: () => (hook.signal.aborted ? stopper.escalate() : hook.abort()) });
+    await runHook(record.journal!.state.plan, 'beforeStop', options, hook.signal);
+    hook.abort();
     outcome = await stopper.stop();
   }
   const launcher = record.launcher;
@@ -45,7 +50,9 @@ export async function stopVm(vm: string, options: StopVmOptions): Promise<StopVm
   const seconds = (Date.now() - started) / 1000;
   if (isAlive(launcher)) {
     const what = `boot-vm (pid ${launcher.pid}) to put the host back`;
-    await log.wait(what, pollUntil(() => (isAlive(launcher) ? undefined : true), { what, timeoutMs: LAUNCHER_TEARDOWN_TIMEOUT_MS, intervalMs: 50 }));
+    // Its afterStop hook runs once the host is back, before it exits.
+    const timeoutMs = LAUNCHER_TEARDOWN_TIMEOUT_MS + (hookStepOf(record.journal?.state.plan, 'afterStop')?.action.timeoutMs ?? 0);
+    await log.wait(what, pollUntil(() => (isAlive(launcher) ? undefined : true), { what, timeoutMs, intervalMs: 50 }));
     const left = readVmRecord(vm, sysroot, io);
     if (left.state === 'leftover') throw new HostStateError(`${vm}: QEMU has exited, but its launcher (pid ${launcher.pid}) ended without putting the host back (${journalFileOf(sysroot, vm)} is left over); run scripts/teardown.mjs ${vm}`);
     return { outcome, seconds, host: `its launcher (pid ${launcher.pid}) put the host back` };

@@ -38,8 +38,8 @@ Boots the VM a profile describes: applies the host steps in order (journaled in
                          the guest's UEFI settings (boot entries, Secure Boot keys) are lost
   -h, --help             show this help
 
-Ctrl-C or SIGTERM presses the guest's power button and waits for it to shut down; a second
-one quits QEMU at once, a third kills it. The host is put back either way. scripts/vm.mjs
+Ctrl-C or SIGTERM presses the guest's power button (after the profile's beforeStop hook, if
+it has hooks) and waits for it to shut down; a second one quits QEMU at once, a third kills it. The host is put back either way. scripts/vm.mjs
 status|stop <profile> does the same from another terminal. After a crash,
 scripts/teardown.mjs <profile> puts the host back.
 

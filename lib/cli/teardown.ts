@@ -16,9 +16,11 @@ from the journal /run/boot-vm/<vm>.journal, undoing each change in reverse. <pro
 what boot-vm took: a name, or a path ending in .yaml whose file name (without .yaml) is the
 VM's name. The profile is not read, so it may have changed or be gone: the journal holds
 what to undo. With no journal there is nothing to do (exit 0), so it is safe to run twice.
+When a launch with hooks left it, the hooks come from the journal; afterStop runs last.
 
       --sysroot DIR   the host's /run (and /sys, /proc) are under DIR
       --stop          if the VM's QEMU still runs, send it SIGTERM and wait for it to exit
+                      (after the beforeStop hook of the launch's profile, if it had hooks)
   -q, --quiet         print only failures and warnings
       --json          one JSON object per log line
   -h, --help          show this help

@@ -38,7 +38,8 @@ The VMs boot-vm runs, from another terminal. <profile> is what boot-vm took: a n
            CPU. Each vCPU's schedstat is read every ${SAMPLE_PERIOD_MS} ms, less often (up to every 50 ms)
            when that costs over 1 % of a CPU. A table redrawn in place on a terminal, until
            Ctrl-C or --count intervals
-  stop     presses the guest's power button (ACPI), waits up to S seconds (default 120) for it
+  stop     runs the beforeStop hook the launch's profile has (hooks), then
+           presses the guest's power button (ACPI), waits up to S seconds (default 120) for it
            to shut down, then asks QEMU to quit, then kills it; says which step ended it. The
            launcher then puts the host back; when it is gone, stop does. Ctrl-C skips a wait.
   list     every profile on the search path (./profiles, $BOOT_VM_PROFILES,
@@ -68,7 +69,7 @@ export interface VmCliOptions {
 
 /** What a verb needs of the process beyond its options: stats writes as it goes, stop hands out its stopper. */
 export interface VmCliHooks {
-  onStopper?: (stopper: QemuStopper) => void;
+  onStopper?: (stopper: Pick<QemuStopper, 'escalate'>) => void;
   stdout?: { write(text: string): void; isTTY?: boolean };
 }
 

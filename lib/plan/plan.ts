@@ -14,6 +14,7 @@ import { formatQemuVersion, type QemuVersion } from '../qemu/version.js';
 import { noteAutoPinning, resolveAutoPinning } from './auto-pinning.js';
 import { Collector } from './diagnostics.js';
 import { resolveFirmware } from './firmware.js';
+import { resolveHooks } from './hooks.js';
 import { checkRtThrottling } from './rt-throttling.js';
 import { checkHostCpus, checkHostDevices, checkHostFiles, checkHostHugepages } from './host-checks.js';
 import { resolveMemoryPath } from './memory-path.js';
@@ -90,6 +91,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
   const firmware = resolveFirmware(loaded.name, profile, version, sysroot, report, diagnostics);
   const runAs = resolveRunAs(profile, sysroot, report);
   checkTpmPrograms(profile, options.findProgram, options.launching, diagnostics);
+  const hooks = resolveHooks(loaded, (key, message) => diagnostics.error(key, message));
   const steps = buildSteps({
     name: loaded.name,
     profile,
@@ -99,6 +101,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
     ...(memoryPath ? { memoryPath } : {}),
     ...(firmware ? { firmware } : {}),
     ...(runAs ? { runAs } : {}),
+    ...(hooks ? { hooks } : {}),
     ...(options.resetNvram ? { resetNvram: true } : {}),
   });
   const { wrappers, qemu } = buildCommand(

@@ -80,6 +80,8 @@ function renderAction(action: Action, sysroot: Sysroot, was: Map<string, string 
       return `kill <${action.name} pid>  # then wait for it to exit; SIGKILL after ${action.timeoutMs / 1000}s`;
     case 'pin-threads':
       return renderPinning(action);
+    case 'hook':
+      return `# await ${action.hook}({ vm, plan, $ }) exported by ${action.file}; at ${action.timeoutMs / 1000}s its $ commands get SIGTERM and it has failed`;
     case 'start-guest':
       return [
         `# read Cpus_allowed_list from /proc/<QEMU pid>/task/<tid>/status and the policy, priority and nice value from …/stat for every thread`,

@@ -24,8 +24,8 @@ export function renderCommand(plan: Plan): string {
  */
 export function renderShell(plan: Plan): string {
   if (plan.steps.length === 0) return renderCommand(plan);
-  const before = plan.steps.filter((step) => step.phase !== 'running');
-  const after = plan.steps.filter((step) => step.phase === 'running');
+  const before = plan.steps.filter((step) => step.phase !== 'running' && step.phase !== 'stop');
+  const after = plan.steps.filter((step) => step.phase === 'running' || step.phase === 'stop');
   const lines = [
     `# ${plan.profile}: ${plan.steps.length} host step${plan.steps.length > 1 ? 's' : ''} on ${plan.sysroot}; each change is undone, in reverse, when QEMU exits`,
     ...renderSteps(before, plan.sysroot),

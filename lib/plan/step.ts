@@ -4,9 +4,10 @@
  * Paths are host paths (`/sys/...`); the apply layer and the renderer put them under the sysroot.
  */
 import { CHRT_POLICY } from '../qemu/pinning.js';
+import type { HookName } from './hooks.js';
 
-/** In this order: prepare (the blog's on-boot.sh), launch (just before QEMU), running (once it is up). */
-export type Phase = 'prepare' | 'launch' | 'running';
+/** In this order: prepare (the blog's on-boot.sh), launch (just before QEMU), running (once it is up); stop: the hooks run when the VM stops. */
+export type Phase = 'prepare' | 'launch' | 'running' | 'stop';
 
 export type Action =
   /** A value the kernel keeps (sysctl, driver_override, a governor): the old value is journaled. `was`: its value when planned. */
@@ -72,7 +73,9 @@ export type Action =
    */
   | { kind: 'start-helper'; name: string; argv: string[]; socket: string; log: string; timeoutMs: number }
   /** Stops the process its `start-helper` journaled: SIGTERM, then SIGKILL after `timeoutMs`; one that has exited already is fine. */
-  | { kind: 'stop-helper'; name: string; timeoutMs: number };
+  | { kind: 'stop-helper'; name: string; timeoutMs: number }
+  /** Calls a function the hooks script exports (lib/apply/hooks.ts), stopping what it started after `timeoutMs`; not on a sysroot other than `/`. */
+  | { kind: 'hook'; hook: HookName; file: string; timeoutMs: number };
 
 export type ThreadKind = 'emulator' | 'iothreads' | 'vcpus';
 

@@ -33,6 +33,8 @@ export interface LoadedProfile {
   name: string;
   /** The profile file, relative to the working directory when inside it. */
   file: string;
+  /** The working directory the files are shown relative to. */
+  cwd: string;
   /** Every file read, the profile last and its bases before it. */
   files: string[];
   profile: Profile;
@@ -85,6 +87,7 @@ export function loadProfile(reference: string, options: LoadOptions): LoadedProf
   return {
     name: vmNameOfFile(file),
     file: topFile,
+    cwd: options.cwd,
     files: chain.map((parsed) => parsed.file),
     profile: result.output,
     locate,

@@ -2,6 +2,7 @@ import type { Sysroot } from '../../host/sysroot.js';
 import type { Profile } from '../../profile/schema.js';
 import type { ResolvedFirmware } from '../../qemu/arg.js';
 import type { Report } from '../host-checks.js';
+import type { PlannedHooks } from '../hooks.js';
 import type { MemoryPath } from '../memory-path.js';
 import type { Owner } from '../step.js';
 
@@ -22,4 +23,6 @@ export interface StepContext {
   runAs?: Owner;
   /** --reset-nvram: make the variable store again even though it exists. */
   resetNvram?: boolean;
+  /** The hooks script and what it exports (`hooks`). */
+  hooks?: PlannedHooks;
 }

@@ -1,6 +1,7 @@
 /** Every host step of a plan, in the order they are applied (undone in reverse). */
 import { numberSteps, type Step } from '../step.js';
 import type { StepContext } from './context.js';
+import { hookStep } from '../hooks.js';
 import { planConsoles } from './consoles.js';
 import { planGovernor, planIrqAffinity, planShield } from './cpus.js';
 import { planStopServices, planUnloadModules } from './handoff.js';
@@ -19,6 +20,7 @@ export type { StepContext } from './context.js';
 
 /** The blog's on-boot.sh order: modules and tunables, consoles off the GPU, devices to vfio-pci; then memory and the UEFI variables. */
 const BUILDERS = [
+  ({ hooks }: StepContext) => hookStep(hooks, 'beforePrepare'),
   planModules,
   planIgnoreMsrs,
   planSysctls,
@@ -41,6 +43,7 @@ const BUILDERS = [
   planTpm,
   planThreadPinning,
   planIrqAffinity,
+  ({ hooks }: StepContext) => [...hookStep(hooks, 'afterStart'), ...hookStep(hooks, 'beforeStop'), ...hookStep(hooks, 'afterStop')],
 ];
 
 export function buildSteps(context: StepContext): Step[] {
