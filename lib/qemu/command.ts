@@ -12,6 +12,7 @@ import { buildCpu, buildSmp } from './cpu.js';
 import { buildDisks } from './disk.js';
 import { buildDisplay } from './display.js';
 import { buildFirmware } from './firmware.js';
+import { buildInput } from './input.js';
 import { buildIothreads } from './iothreads.js';
 import { buildMachine } from './machine.js';
 import { buildMemory, chooseMemoryBackend } from './memory.js';
@@ -20,6 +21,7 @@ import { buildPassthrough } from './pcie.js';
 import { buildStartPaused, buildWrappers } from './pinning.js';
 import { buildPower } from './power.js';
 import { buildRunAs } from './run-as.js';
+import { buildUsb } from './usb.js';
 
 export interface Command {
   /** `chrt`, `taskset`: the programs that exec QEMU. */
@@ -43,9 +45,12 @@ export function buildCommand(input: BuildInput, binaryNote: string): Command {
     ...buildClock(input),
     ...buildPower(input),
     ...buildPassthrough(input),
+    // Its root port's address is fixed, so it comes before the devices QEMU gives the next free slot.
+    ...buildUsb(input),
     ...buildIothreads(input),
     ...buildDisks(input),
     ...buildNetwork(input),
+    ...buildInput(input),
     ...buildDisplay(input),
     ...buildControl(input),
     ...buildRunAs(input),

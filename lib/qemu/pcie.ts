@@ -4,7 +4,7 @@
  * HDMI audio stay together as the guest driver expects.
  */
 import { formatPciAddress, parsePciAddress, pciCardOf, type PciAddress } from '../pci-address.js';
-import type { PassthroughDevice } from '../profile/schema.js';
+import type { PassthroughDevice, Profile } from '../profile/schema.js';
 import { arg, type Arg, type BuildInput } from './arg.js';
 import { formatProps, hex } from './props.js';
 
@@ -74,21 +74,37 @@ function rootPortAddress(port: number, ports: number): { addr: string; multifunc
 
 export const rootPortId = (port: number) => `rp${port}`;
 
+/** Controllers boot-vm adds on root ports of their own, after the cards' ports, in this order. */
+const controllers = (profile: Profile): string[] => (profile.usb.length > 0 ? ['usb'] : []);
+
+const cardCount = (profile: Profile) => new Set(profile.passthrough.map((device) => pciCardOf(parsePciAddress(device.host)!))).size;
+
+/** Every root port the command line has: the cards' and the controllers'. */
+const rootPortCount = (profile: Profile) => cardCount(profile) + controllers(profile).length;
+
+/** The root port (its number) a controller of `controllers()` sits on. */
+export const controllerPort = (profile: Profile, controller: string) => cardCount(profile) + controllers(profile).indexOf(controller) + 1;
+
+/** `-device pcie-root-port,…` for port `port` of the command line's root ports. */
+export function rootPortArg(profile: Profile, port: number, from: string[], notes: string[]): Arg {
+  const { addr, multifunction } = rootPortAddress(port, rootPortCount(profile));
+  const props = formatProps('pcie-root-port', [
+    ['id', rootPortId(port)],
+    ['bus', 'pcie.0'],
+    ['chassis', port],
+    ['port', hex(0x10 + port - 1)],
+    ['addr', addr],
+    ['multifunction', multifunction],
+  ]);
+  return arg(['-device', props], from, notes);
+}
+
 /** `-device pcie-root-port,…` and `-device vfio-pci,…` for every card. */
 export function buildPassthrough(input: BuildInput): Arg[] {
   const cards = placeCards(input);
   const args: Arg[] = [];
   for (const card of cards) {
-    const { addr, multifunction } = rootPortAddress(card.port, cards.length);
-    const portProps = formatProps('pcie-root-port', [
-      ['id', rootPortId(card.port)],
-      ['bus', 'pcie.0'],
-      ['chassis', card.port],
-      ['port', hex(0x10 + card.port - 1)],
-      ['addr', addr],
-      ['multifunction', multifunction],
-    ]);
-    args.push(arg(['-device', portProps], card.devices.map((placed) => `passthrough[${placed.index}].host`), [`one root port per card: ${card.card}`]));
+    args.push(rootPortArg(input.profile, card.port, card.devices.map((placed) => `passthrough[${placed.index}].host`), [`one root port per card: ${card.card}`]));
     for (const placed of card.devices) {
       const { device, index } = placed;
       const key = `passthrough[${index}]`;
