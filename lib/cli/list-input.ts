@@ -9,10 +9,10 @@ export { UsageError } from '../errors.js';
 
 export const LIST_INPUT_USAGE = `Usage: list-input [--json] [--sysroot DIR]
 
-Lists the evdev devices in ${BY_ID}: each link, the event node it points to now, the device's
-name and whether it is a keyboard or a mouse (from the link's name, or the device's capabilities
-in /sys/class/input). Then an \`input:\` list to paste into a profile. Reads the host; changes
-nothing.
+Lists the evdev devices in ${BY_ID}: each link, the event node it points to now,
+the device's name and whether it is a keyboard or a mouse (from the link's name, or the
+device's capabilities in /sys/class/input), then an \`input:\` list to paste into a profile.
+Reads the host; changes nothing.
 
       --json          a list of {"path", "event", "name", "kind"}
       --sysroot DIR   read /dev and /sys under DIR instead of /
