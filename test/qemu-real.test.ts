@@ -96,7 +96,8 @@ if (!qemuUnavailable(t, ROM)) {
           for (const key of ['vendorid', 'productid'].filter((key) => props.has(key))) t.equal(await qmp.execute('qom-get', { path, property: key }), parseInt(props.get(key)!, 16), `${key}=${props.get(key)}`);
           if (props.has('hostport')) t.equal(await qmp.execute('qom-get', { path, property: 'hostport' }), props.get('hostport'), `hostport=${props.get('hostport')}`);
         }
-        for (const [, value] of pairs.filter(([o, v]) => o === '-device' && v!.startsWith('qemu-xhci,'))) {
+        // boot-vm's controller (id=usb), not one a profile's extraArgs add.
+        for (const [, value] of pairs.filter(([o, v]) => o === '-device' && v!.startsWith('qemu-xhci,id=usb,'))) {
           const props = new Map(splitProps(value!).props);
           t.equal(await qmp.execute('qom-get', { path: `/machine/peripheral/${props.get('id')}`, property: 'parent_bus' }), `/machine/peripheral/${props.get('bus')}/${props.get('bus')}`, `the USB controller sits on root port ${props.get('bus')}`);
         }
