@@ -12,7 +12,7 @@ import { buildCpu, buildSmp } from './cpu.js';
 import { buildDisks } from './disk.js';
 import { buildDisplay } from './display.js';
 import { buildFirmware } from './firmware.js';
-import { buildInput } from './input.js';
+import { buildInputDevices } from './input.js';
 import { buildIothreads } from './iothreads.js';
 import { buildMachine } from './machine.js';
 import { buildMemory, chooseMemoryBackend } from './memory.js';
@@ -50,7 +50,7 @@ export function buildCommand(input: BuildInput, binaryNote: string): Command {
     ...buildIothreads(input),
     ...buildDisks(input),
     ...buildNetwork(input),
-    ...buildInput(input),
+    ...buildInputDevices(input),
     ...buildDisplay(input),
     ...buildControl(input),
     ...buildRunAs(input),

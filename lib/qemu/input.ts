@@ -9,7 +9,7 @@ import { lacksMessage, supports } from './features.js';
 import { formatProps, onOff } from './props.js';
 import { formatQemuVersion } from './version.js';
 
-export function buildInput({ profile, version, diagnostics }: BuildInput): Arg[] {
+export function buildInputDevices({ profile, version, diagnostics }: BuildInput): Arg[] {
   const seen = new Map<string, number>();
   const args: Arg[] = [];
   profile.input.forEach((device, i) => {

@@ -5,7 +5,7 @@ import type { Test } from 'tap';
 import { Sysroot } from '../../lib/host/sysroot.js';
 import { buildPlan } from '../../lib/plan/plan.js';
 import { loadProfile } from '../../lib/profile/load.js';
-import { buildInput as buildInputArgs } from '../../lib/qemu/input.js';
+import { buildInputDevices } from '../../lib/qemu/input.js';
 import { buildPassthrough } from '../../lib/qemu/pcie.js';
 import { buildUsb } from '../../lib/qemu/usb.js';
 import { writeInputDevices, writeUsbDevices } from '../fixtures/desktop-devices.mjs';
@@ -17,7 +17,7 @@ const KBD = '/dev/input/by-id/usb-Logitech_USB_Receiver-event-kbd';
 
 const inputArgs = (input: ProfileData['input'], version = '7.2') => {
   const built = buildInput({ input }, { version });
-  return { args: buildInputArgs(built), errors: built.diagnostics.errors.map(({ key, message }) => `${key}: ${message}`) };
+  return { args: buildInputDevices(built), errors: built.diagnostics.errors.map(({ key, message }) => `${key}: ${message}`) };
 };
 
 t.test('input: one input-linux object per device, with only the properties the profile sets', async (t) => {
