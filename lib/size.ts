@@ -20,3 +20,10 @@ export function formatSize(bytes: number): string {
   }
   return String(bytes);
 }
+
+/** The smallest power of two that is at least `value` (exact for every safe integer, unlike Math.log2). */
+export function powerOfTwoAtLeast(value: number): number {
+  let power = 1;
+  while (power < value) power *= 2;
+  return power;
+}

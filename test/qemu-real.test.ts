@@ -2,7 +2,7 @@
 // qemu-system-x86_64, started with the stand-ins of fixtures/standin.ts, paused (-S) and
 // inspected over QMP. REQUIRE_QEMU=1 (set by .ci/run) turns a missing QEMU into a failure.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -14,7 +14,7 @@ import type { QemuVersion } from '../lib/qemu/version.js';
 import { parseSize } from '../lib/size.js';
 import { FIXTURES, planOn } from './fixtures/helpers.js';
 import { ROM, qemuUnavailable, withQemu } from './fixtures/qemu-run.js';
-import { options, splitProps, standIn } from './fixtures/standin.js';
+import { SHARED_FILE_MODE, options, splitProps, standIn } from './fixtures/standin.js';
 
 if (!qemuUnavailable(t, ROM)) {
   const version = (detectQemuVersion('qemu-system-x86_64', process.env) as { version: QemuVersion }).version;
@@ -49,10 +49,26 @@ if (!qemuUnavailable(t, ROM)) {
 
         const summary = await qmp.execute<{ 'base-memory': number }>('query-memory-size-summary');
         t.equal(summary['base-memory'], memorySize, `guest RAM is ${valueOf('-m')}`);
-        const backend = pairs.find(([o, v]) => o === '-object' && v!.startsWith('memory-backend'));
-        if (backend) {
-          const memdevs = await qmp.execute<{ id: string; size: number }[]>('query-memdev');
-          t.same(memdevs.map(({ id, size }) => ({ id, size })), [{ id: 'mem', size: memorySize }], 'one memory backend of the full size');
+        const memdevs = await qmp.execute<{ id: string; size: number }[]>('query-memdev');
+        const backend = pairs.find(([o, v]) => o === '-object' && v!.startsWith('memory-backend') && !v!.includes('id=shm-'));
+        if (backend) t.same(memdevs.filter(({ id }) => !id.startsWith('shm-')).map(({ id, size }) => ({ id, size })), [{ id: 'mem', size: memorySize }], 'one memory backend of the full size');
+
+        // Shared memory: each region's ivshmem-plain on pcie.0 with its backend's size as BAR 2,
+        // on the file made for it, which QEMU sized and left with the mode it was made with.
+        if (stand.sharedFiles.length > 0) {
+          const buses = await qmp.execute<{ bus: number; devices: { qdev_id: string; id: { vendor: number; device: number }; regions: { bar: number; size: number }[] }[] }[]>('query-pci');
+          const devices = buses.find(({ bus }) => bus === 0)!.devices;
+          for (const { id, file } of stand.sharedFiles) {
+            const size = parseSize(new Map(splitProps(pairs.find(([o, v]) => o === '-object' && v!.includes(`id=${id},`))![1]!).props).get('size')!)!;
+            t.equal(memdevs.find((memdev) => memdev.id === id)?.size, size, `backend ${id} has ${size} bytes`);
+            const device = devices.find((candidate) => candidate.qdev_id === id.replace(/^shm-/, 'ivshmem-'));
+            t.ok(device, `an ivshmem-plain for ${id} on pcie.0 (bus 0)`);
+            t.strictSame(device && [device.id.vendor, device.id.device], [0x1af4, 0x1110], 'it is the Red Hat IVSHMEM device the guest driver binds');
+            t.equal(device?.regions.find((region) => region.bar === 2)?.size, size, 'its BAR 2 maps the whole region');
+            const stat = statSync(file);
+            t.equal(stat.size, size, `QEMU sized ${file}`);
+            t.equal(stat.mode & 0o777, SHARED_FILE_MODE, 'and left its mode as made');
+          }
         }
 
         const peripherals = (await qmp.execute<{ name: string; type: string }[]>('qom-list', { path: '/machine/peripheral' })).map((entry) => `${entry.name}:${entry.type}`);

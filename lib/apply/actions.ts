@@ -3,6 +3,8 @@ import { basename, dirname } from 'node:path';
 import type { Sysroot } from '../host/sysroot.js';
 import { restoredText } from '../plan/render-steps.js';
 import type { Action, Owner, Step, StepAction } from '../plan/step.js';
+import { stopService, unloadModules } from './handoff.js';
+import { reloadModule } from '../plan/steps/handoff.js';
 import { describeError, type FileOwner, type HostIo } from './host-io.js';
 import type { Journal, JournalEntry } from './journal.js';
 import type { Logger } from './log.js';
@@ -31,6 +33,7 @@ const notLive = (sysroot: Sysroot) => `${sysroot.root} is not the live host`;
  * in a fake tree when this process is root; otherwise the change is logged, as commands are.
  */
 const mayChown = (sysroot: Sysroot) => sysroot.isLive || process.getuid?.() === 0;
+const octal = (mode: number) => mode.toString(8).padStart(4, '0');
 const notChowned = (sysroot: Sysroot, owner: Owner, file: string) => `logged, not run: chown ${owner.user}:${owner.gid} ${file} (${notLive(sysroot)} and boot-vm is not root)`;
 
 function readValue({ io, sysroot }: ApplyContext, path: string): string {
@@ -84,6 +87,10 @@ export async function doAction(step: Step, { do: action, undo }: StepAction, con
       await context.runCommand(action.argv);
       if (undo.length > 0) journal.record(entry());
       return [];
+    case 'stop-service':
+      return stopService(action.unit, context, () => journal.record(entry()));
+    case 'unload-modules':
+      return unloadModules(action, context, (module) => journal.record(entry({ undo: [reloadModule(module)] })));
     case 'mkdir': {
       // Each directory made is journaled, parents included, and removed innermost first: the one
       // asked for by the step's own undo (which may clear it first), its parents by rmdir.
@@ -117,6 +124,55 @@ export async function doAction(step: Step, { do: action, undo }: StepAction, con
       }
       // Journaled once done: a refused chown leaves nothing to give back.
       journal.record(entry({ path: action.path, owner }));
+      return [];
+    }
+    case 'set-owner': {
+      const file = sysroot.path(action.path);
+      const chown = action.owner !== undefined && mayChown(sysroot);
+      let owner: FileOwner;
+      try {
+        owner = io.stat(file);
+        if (chown) io.chown(file, action.owner!.uid, action.owner!.gid);
+        // After chown, which clears set-id bits.
+        if (action.mode !== undefined) io.chmod(file, action.mode);
+      } catch (error) {
+        throw new ActionError(`giving ${file}${action.owner ? ` to ${action.owner.user}` : ''}${action.mode !== undefined ? ` mode ${octal(action.mode)}` : ''}: ${describeError(error)}`);
+      }
+      // Journaled once done, as chown: a refused change leaves nothing to give back.
+      if (chown || action.mode !== undefined) journal.record(entry({ path: action.path, owner }));
+      return action.owner && !chown ? [notChowned(sysroot, action.owner, file)] : [];
+    }
+    case 'create-file': {
+      const file = sysroot.path(action.path);
+      let made: boolean;
+      try {
+        made = io.createExclusive(file, '');
+      } catch (error) {
+        throw new ActionError(`creating ${file}: ${describeError(error)}`);
+      }
+      if (!made) throw new ActionError(`${file} exists, though it did not when the plan was made: something else made it since; look at it, then launch again`);
+      // Journaled once made (a crash before leaves an empty file): a file that was there already is never boot-vm's to remove.
+      journal.record(entry());
+      const chown = action.owner !== undefined && mayChown(sysroot);
+      try {
+        if (chown) io.chown(file, action.owner!.uid, action.owner!.gid);
+        // After chown, which would clear set-id bits.
+        io.chmod(file, action.mode);
+      } catch (error) {
+        throw new ActionError(`giving ${file} to ${action.owner?.user ?? 'root'} with mode ${octal(action.mode)}: ${describeError(error)}`);
+      }
+      return action.owner && !chown ? [notChowned(sysroot, action.owner, file)] : [];
+    }
+    case 'wait-char-device': {
+      const file = sysroot.path(action.path);
+      const what = `${file} to appear (udev makes it after the module loads)`;
+      // On another host's tree no kernel makes devices: what is there is all there will be.
+      const kind = sysroot.isLive
+        ? await context.log.wait(what, pollUntil(() => io.fileKind(file), { what, timeoutMs: action.timeoutMs, ...(context.signal ? { signal: context.signal } : {}) }))
+        : io.fileKind(file);
+      if (kind === undefined) throw new ActionError(`there is no ${file} (${notLive(sysroot)}: nothing makes devices there)`);
+      // QEMU maps a missing device as a file it makes: a plain file here is such a leftover.
+      if (kind !== 'char-device') throw new ActionError(`${file} is a ${kind === 'file' ? 'plain file' : kind}, not a character device (a QEMU started while the device was missing makes a file there); remove it, then reload the module that makes the device`);
       return [];
     }
     case 'wait-driver': {
@@ -170,6 +226,9 @@ export async function undoAction(action: Action, entry: JournalEntry, context: A
       return [];
     case 'remove-dir':
       io.removeTree(sysroot.path(action.path));
+      return [];
+    case 'remove-file':
+      io.remove(sysroot.path(action.path));
       return [];
     case 'restore-owner': {
       const file = sysroot.path(action.path);

@@ -22,11 +22,15 @@ export interface HostIo {
   removeTree(path: string): void;
   /** Owner and permission bits (`mode & 0o7777`). */
   stat(path: string): FileOwner;
+  /** What is at `path` (links followed), or undefined when nothing is. */
+  fileKind(path: string): FileKind | undefined;
   chown(path: string, uid: number, gid: number): void;
   chmod(path: string, mode: number): void;
   /** Copies a file durably: a temporary file beside `to` gets the bytes, `mode` and owner, then takes the name. */
   copy(from: string, to: string, mode: number, owner?: { uid: number; gid: number }): void;
 }
+
+export type FileKind = 'file' | 'directory' | 'char-device' | 'other';
 
 export interface FileOwner {
   uid: number;
@@ -103,6 +107,15 @@ export const nodeHostIo: HostIo = {
   stat(path) {
     const { uid, gid, mode } = statSync(path);
     return { uid, gid, mode: mode & 0o7777 };
+  },
+  fileKind(path) {
+    let stat;
+    try {
+      stat = statSync(path);
+    } catch {
+      return undefined;
+    }
+    return stat.isFile() ? 'file' : stat.isDirectory() ? 'directory' : stat.isCharacterDevice() ? 'char-device' : 'other';
   },
   chown: (path, uid, gid) => chownSync(path, uid, gid),
   chmod: (path, mode) => chmodSync(path, mode),

@@ -19,7 +19,7 @@ import { reserveDevices, type DeviceReservation } from './locks.js';
 import { QmpClient } from './qmp.js';
 import { QemuStopper } from './stop.js';
 import { Pinner, startGuest } from './thread-pinning.js';
-import { assertNotRunning, contextOf, createJournal, isPreparedOnly, journalFileOf, leftoverError, preparedIds, type SessionOptions } from './session.js';
+import { assertNotRunning, contextOf, createJournal, isPreparedOnly, journalFileOf, leftoverError, preparedBy, preparedIds, type SessionOptions } from './session.js';
 import { Journal } from './journal.js';
 
 const DAEMON_PIDFILE_TIMEOUT_MS = 10_000;
@@ -46,7 +46,7 @@ function openJournal(plan: Plan, options: SessionOptions): { journal: Journal; k
   }
   assertNotRunning(existing, plan.profile);
   if (!isPreparedOnly(existing)) throw leftoverError(existing, plan.profile);
-  if (existing.state.prepared.join() !== preparedIds(plan).join()) {
+  if (!preparedBy(existing.state.prepared, plan)) {
     throw new HostStateError(`prepare-host prepared this host from another version of ${plan.profile}'s plan; run scripts/teardown.mjs ${plan.profile}, then launch again`);
   }
   const reservation = reserve();

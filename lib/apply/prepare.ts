@@ -2,7 +2,7 @@
 import type { Plan } from '../plan/plan.js';
 import { applySteps, rolledBack, stepsOf, StepFailure, undoEntries } from './apply-steps.js';
 import { Journal } from './journal.js';
-import { assertNotRunning, contextOf, createJournal, isPreparedOnly, journalFileOf, leftoverError, preparedIds, type SessionOptions } from './session.js';
+import { assertNotRunning, contextOf, createJournal, isPreparedOnly, journalFileOf, leftoverError, preparedBy, preparedIds, type SessionOptions } from './session.js';
 
 /** Applies the prepare steps; returns a one-line summary. Already prepared by this plan: nothing to do. */
 export async function prepareHost(plan: Plan, options: SessionOptions): Promise<string> {
@@ -10,7 +10,7 @@ export async function prepareHost(plan: Plan, options: SessionOptions): Promise<
   if (existing) {
     assertNotRunning(existing, plan.profile);
     if (!isPreparedOnly(existing)) throw leftoverError(existing, plan.profile);
-    if (existing.state.prepared.join() === preparedIds(plan).join()) return `${plan.profile}: the host is prepared already (${existing.file})\n`;
+    if (preparedBy(existing.state.prepared, plan)) return `${plan.profile}: the host is prepared already (${existing.file})\n`;
     throw leftoverError(existing, plan.profile);
   }
   const journal = createJournal(plan, options);

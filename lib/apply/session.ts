@@ -67,3 +67,13 @@ export function createJournal(plan: Plan, options: SessionOptions): Journal {
  * so a later plan skips it or leaves it out; it must not make the plans differ.
  */
 export const preparedIds = (plan: Plan) => plan.steps.filter((step) => step.phase === 'prepare' && !step.skip && step.actions.some((action) => action.undo.length > 0)).map((step) => step.id);
+
+/**
+ * Whether a journal's prepared steps are this plan's. Replanned on the prepared host, a step that
+ * prepare-host did is planned as skipped (the devices are on vfio-pci already): it must still be in
+ * the plan, and nothing the plan would undo may be missing from the journal.
+ */
+export function preparedBy(prepared: string[], plan: Plan): boolean {
+  const planned = new Set(plan.steps.filter((step) => step.phase === 'prepare').map((step) => step.id));
+  return prepared.every((id) => planned.has(id)) && preparedIds(plan).every((id) => prepared.includes(id));
+}

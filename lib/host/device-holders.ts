@@ -1,3 +1,4 @@
+import { linkName } from './pci.js';
 import type { Sysroot } from './sysroot.js';
 
 export interface DeviceHolder {
@@ -23,3 +24,21 @@ export function readDeviceHolders(sysroot: Sysroot, wanted: (path: string) => bo
   }
   return holders.sort((a, b) => a.pid - b.pid || (a.path < b.path ? -1 : 1));
 }
+
+/**
+ * The device files through which processes use a GPU on `driver`: /dev/nvidia* for the Nvidia
+ * driver (all its cards share nvidiactl, and CUDA adds nvidia-uvm), its /dev/dri nodes for a DRM driver.
+ */
+export function gpuDeviceFiles(sysroot: Sysroot, address: string, driver: string | undefined): (path: string) => boolean {
+  if (driver === 'nvidia') return (path) => /^\/dev\/nvidia(\d+|ctl|-modeset|-uvm|-uvm-tools)$/.test(path);
+  const nodes = new Set(
+    sysroot
+      .list('/sys/class/drm')
+      .filter((name) => /^(card|renderD)\d+$/.test(name))
+      .filter((name) => linkName(sysroot.readLink(`/sys/class/drm/${name}/device`) ?? '') === address)
+      .map((name) => `/dev/dri/${name}`),
+  );
+  return (path) => nodes.has(path);
+}
+
+export const describeHolder = (holder: DeviceHolder) => `${holder.command} (pid ${holder.pid}) has ${holder.path} open`;

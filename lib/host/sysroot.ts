@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
@@ -52,6 +52,16 @@ export class Sysroot {
 
   exists(hostPath: string): boolean {
     return existsSync(this.path(hostPath));
+  }
+
+  /** What is at the path (links followed) and its size in bytes, or undefined when nothing is. */
+  stat(hostPath: string): { kind: 'file' | 'directory' | 'char-device' | 'other'; size: number } | undefined {
+    try {
+      const stat = statSync(this.path(hostPath));
+      return { kind: stat.isFile() ? 'file' : stat.isDirectory() ? 'directory' : stat.isCharacterDevice() ? 'char-device' : 'other', size: stat.size };
+    } catch {
+      return undefined;
+    }
   }
 
   /** True when the file can be opened for reading. */

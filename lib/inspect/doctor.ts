@@ -7,11 +7,11 @@ import { formatCpuList, parseCpuList } from '../cpu-list.js';
 import { InputError, formatProblem } from '../errors.js';
 import { cmdlineValue, readKernelCmdline } from '../host/cmdline.js';
 import { readCpuInfo } from '../host/cpuinfo.js';
-import { readDeviceHolders, type DeviceHolder } from '../host/device-holders.js';
+import { describeHolder, gpuDeviceFiles, readDeviceHolders } from '../host/device-holders.js';
 import { readDeviceGroup, readInterruptRemapping, readIommuUnits } from '../host/iommu.js';
 import { readHugepagePool } from '../host/hugepages.js';
 import { readEffectiveUid, readFreeBlocks, readMemlockLimit } from '../host/memory-state.js';
-import { linkName, readPciDetails, type PciDeviceDetails } from '../host/pci.js';
+import { readPciDetails } from '../host/pci.js';
 import type { Sysroot } from '../host/sysroot.js';
 import { readCpuTopology, type CpuTopology } from '../host/topology.js';
 import { formatPciAddress, parsePciAddress } from '../pci-address.js';
@@ -27,6 +27,7 @@ import type { Profile } from '../profile/schema.js';
 import { formatQemuVersion, NEWEST_KNOWN_QEMU, parseQemuVersion, type QemuVersion } from '../qemu/version.js';
 import { formatSize, parseSize } from '../size.js';
 import { hugepagesNeeded } from './boot-config.js';
+import { checkHandoff } from './handoff-checks.js';
 import { inspectGroups, shortAddress } from './check-iommu.js';
 import { readCpuVendor } from '../host/cpuinfo.js';
 import { iommuKernelParams, iommuOnAdvice } from './iommu-advice.js';
@@ -112,19 +113,6 @@ function checkVfioModules(sysroot: Sysroot, profile: Profile): Check[] {
   ];
 }
 
-/** The device files through which processes use a device: /dev/nvidia* for the Nvidia driver, its /dev/dri nodes for DRM drivers. */
-function heldThrough(sysroot: Sysroot, device: PciDeviceDetails): (path: string) => boolean {
-  if (device.driver === 'nvidia') return (path) => /^\/dev\/nvidia(\d+|ctl|-modeset)$/.test(path);
-  const nodes = new Set(
-    sysroot
-      .list('/sys/class/drm')
-      .filter((name) => /^(card|renderD)\d+$/.test(name))
-      .filter((name) => linkName(sysroot.readLink(`/sys/class/drm/${name}/device`) ?? '') === device.address)
-      .map((name) => `/dev/dri/${name}`),
-  );
-  return (path) => nodes.has(path);
-}
-
 function checkDevice(sysroot: Sysroot, profile: Profile, index: number): Check[] {
   const spec = profile.passthrough[index]!;
   const address = formatPciAddress(parsePciAddress(spec.host)!);
@@ -149,9 +137,11 @@ function checkDevice(sysroot: Sysroot, profile: Profile, index: number): Check[]
     checks.push(check('warn', `${name} driver`, `${device.driver}: the host is using it`, fix));
   }
   if (device.driver !== undefined && device.driver !== 'vfio-pci') {
-    const holders = readDeviceHolders(sysroot, heldThrough(sysroot, device));
-    const describe = (holder: DeviceHolder) => `${holder.command} (pid ${holder.pid}) has ${holder.path} open`;
-    if (holders.length > 0) checks.push(check('fail', `${name} users`, holders.map(describe).join('; '), `stop ${[...new Set(holders.map((holder) => holder.command))].join(', ')} (a display manager: systemctl stop display-manager) so the driver can let go`));
+    const holders = readDeviceHolders(sysroot, gpuDeviceFiles(sysroot, device.address, device.driver));
+    const stopped = profile.host.stopServices;
+    // With host.stopServices, boot-vm stops them itself: what matters is that nothing else holds it.
+    if (holders.length > 0 && stopped.length > 0) checks.push(check('warn', `${name} users`, holders.map(describeHolder).join('; '), `boot-vm stops ${stopped.join(', ')} first; stop any of these that are not theirs`));
+    else if (holders.length > 0) checks.push(check('fail', `${name} users`, holders.map(describeHolder).join('; '), `stop ${[...new Set(holders.map((holder) => holder.command))].join(', ')} (a display manager: systemctl stop display-manager) so the driver can let go`));
     else checks.push(check('pass', `${name} users`, 'no process holds its device files open'));
   }
   if (spec.romfile !== undefined) {
@@ -312,6 +302,7 @@ export function runDoctor(loaded: LoadedProfile, options: DoctorOptions): Check[
   const profile = resolveAutoPinning(loaded.profile, sysroot, new Collector(loaded.locate), readTopology).profile;
   checks.push(...checkVfioModules(sysroot, profile));
   profile.passthrough.forEach((_, i) => checks.push(...checkDevice(sysroot, profile, i)));
+  checks.push(...checkHandoff(sysroot, profile));
   checks.push(...checkHugepages(sysroot, profile), ...checkMemlock(sysroot, profile), ...checkQemu(profile, options, plan), ...checkFirmware(loaded, profile, sysroot, plan), ...checkPinning(readTopology(), profile), ...checkScheduler(sysroot, profile));
   return checks;
 }

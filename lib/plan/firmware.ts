@@ -8,8 +8,9 @@ import type { Report } from './host-checks.js';
 /** Where a VM's own UEFI variable store lives unless the profile says otherwise. */
 export const defaultVarsPath = (name: string) => `/var/lib/boot-vm/nvram/${name}_VARS.fd`;
 
-/** Debian's OVMF, assumed when the host has no firmware descriptors to ask. */
+/** Debian's OVMF, assumed when the host has no firmware descriptors to ask: plain, and Secure Boot with Microsoft's keys. */
 const FALLBACK = { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', varsTemplate: '/usr/share/OVMF/OVMF_VARS_4M.fd' };
+const SECURE_FALLBACK = { code: '/usr/share/OVMF/OVMF_CODE_4M.ms.fd', varsTemplate: '/usr/share/OVMF/OVMF_VARS_4M.ms.fd' };
 
 /**
  * Picks the OVMF build: the profile's files when given, else the first of the host's QEMU firmware
@@ -43,10 +44,19 @@ export function resolveFirmware(
     code = described.code;
     varsTemplate ??= described.varsTemplate;
   } else {
-    source = `assumed Debian's ${FALLBACK.code}`;
-    code = FALLBACK.code;
-    varsTemplate ??= FALLBACK.varsTemplate;
-    report('firmware', `no ${firmware.secureBoot ? 'Secure Boot ' : ''}UEFI firmware for ${machine} in ${sysroot.path('/usr/share/qemu/firmware')}; install ovmf or set firmware.code and firmware.varsTemplate`);
+    const fallback = firmware.secureBoot ? SECURE_FALLBACK : FALLBACK;
+    source = `assumed Debian's ${fallback.code}`;
+    code = fallback.code;
+    varsTemplate ??= fallback.varsTemplate;
+    const what = firmware.secureBoot ? 'UEFI firmware with Secure Boot (a descriptor with the features secure-boot and enrolled-keys)' : 'UEFI firmware';
+    report('firmware', `no ${what} for ${machine} in ${sysroot.path('/usr/share/qemu/firmware')}; install ovmf or set firmware.code and firmware.varsTemplate`);
+  }
+  // Without Microsoft's keys in the variable store, Windows' boot loader is refused once Secure Boot is on.
+  if (firmware.secureBoot && described && firmware.code === undefined && firmware.varsTemplate === undefined && !described.features.includes('enrolled-keys')) {
+    diagnostics.warn(
+      'firmware.secureBoot',
+      `${described.descriptor} has Secure Boot but no keys enrolled (no enrolled-keys feature): Windows will not boot until Microsoft's keys are enrolled in the firmware setup; or set firmware.varsTemplate to a store that has them`,
+    );
   }
   if (!sysroot.exists(code)) report('firmware.code', `${code} does not exist on this host`);
   if (varsTemplate !== undefined && !sysroot.exists(varsTemplate)) report('firmware.varsTemplate', `${varsTemplate} does not exist on this host`);

@@ -94,6 +94,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
     profile,
     sysroot,
     report,
+    warn: (key, message) => diagnostics.warn(key, message),
     ...(memoryPath ? { memoryPath } : {}),
     ...(firmware ? { firmware } : {}),
     ...(runAs ? { runAs } : {}),

@@ -7,6 +7,8 @@ import { chrtWords, type Action, type Step } from './step.js';
 /** driver_override reads `(null)` when unset; writing an empty line unsets it. */
 export const restoredText = (was: string) => (was === '(null)' ? '' : was);
 
+const octal = (mode: number) => mode.toString(8).padStart(4, '0');
+
 const echo = (value: string, path: string) => (value === '' ? `echo > ${shellQuote(path)}` : `echo ${shellQuote(value)} > ${shellQuote(path)}`);
 
 function renderAction(action: Action, sysroot: Sysroot, was: Map<string, string | undefined>): string {
@@ -21,6 +23,10 @@ function renderAction(action: Action, sysroot: Sysroot, was: Map<string, string 
     }
     case 'run':
       return action.argv.map(shellQuote).join(' ');
+    case 'stop-service':
+      return `systemctl is-active --quiet ${shellQuote(action.unit)} && systemctl stop ${shellQuote(action.unit)}  # started again afterwards only if it was running`;
+    case 'unload-modules':
+      return [`# wait up to ${action.timeoutMs / 1000}s until no other module, reference or process uses them (refused otherwise, naming who does)`, ...action.modules.map((module) => `rmmod ${shellQuote(module)}`)].join('\n');
     case 'mkdir':
       return `mkdir -p ${shellQuote(at(action.path))}`;
     case 'rmdir':
@@ -35,6 +41,19 @@ function renderAction(action: Action, sysroot: Sysroot, was: Map<string, string 
       return `chown ${shellQuote(action.owner.user)}:${action.owner.gid} ${shellQuote(at(action.path))}`;
     case 'restore-owner':
       return `# give ${at(action.path)} back to the owner and mode it had`;
+    case 'set-owner':
+      return [
+        ...(action.owner ? [`chown ${shellQuote(action.owner.user)}:${action.owner.gid} ${shellQuote(at(action.path))}`] : []),
+        ...(action.mode !== undefined ? [`chmod ${octal(action.mode)} ${shellQuote(at(action.path))}`] : []),
+      ].join('\n');
+    case 'create-file': {
+      const owner = action.owner ? ` -o ${shellQuote(action.owner.user)} -g ${action.owner.gid}` : '';
+      return `install -m ${octal(action.mode)}${owner} /dev/null ${shellQuote(at(action.path))}  # a new empty file: fails if one is there`;
+    }
+    case 'remove-file':
+      return `rm -f ${shellQuote(at(action.path))}`;
+    case 'wait-char-device':
+      return `# wait up to ${action.timeoutMs / 1000}s for ${at(action.path)}, then check it is a character device (test -c)`;
     case 'wait-driver':
       return `# wait up to ${action.timeoutMs / 1000}s until ${at(`/sys/bus/pci/devices/${action.device}/driver`)} is ${action.driver}`;
     case 'reserve-hugepages':

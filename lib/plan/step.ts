@@ -28,6 +28,22 @@ export type Action =
   | { kind: 'chown'; path: string; owner: Owner }
   /** Gives back the owner and mode journaled for `path` by a `chown`. */
   | { kind: 'restore-owner'; path: string }
+  /** Stops a systemd unit if it is active (asked when applied); only a unit it stopped is journaled, to be started again. */
+  | { kind: 'stop-service'; unit: string }
+  /**
+   * rmmod each loaded module in order, refused (naming them) while other modules, references or
+   * processes holding the `devices`' files open still use them, waited for up to `timeoutMs`.
+   * Each one unloaded is journaled with its reload (modprobe); one not loaded is passed over.
+   */
+  | { kind: 'unload-modules'; modules: string[]; devices: string[]; timeoutMs: number }
+  /** Gives a file an owner, a mode or both; the old ones are journaled once done, given back by `restore-owner`. */
+  | { kind: 'set-owner'; path: string; owner?: Owner; mode?: number }
+  /** Creates an empty file with `mode` and `owner`, never over one that exists; journaled once made. */
+  | { kind: 'create-file'; path: string; mode: number; owner?: Owner }
+  /** Removes a file a `create-file` made. */
+  | { kind: 'remove-file'; path: string }
+  /** Polls until `path` exists (udev may still be making it), then fails unless it is a character device. */
+  | { kind: 'wait-char-device'; path: string; timeoutMs: number }
   /** Polls until the device's driver link names `driver` (the kernel binds asynchronously). */
   | { kind: 'wait-driver'; device: string; driver: string; timeoutMs: number }
   /** Raises `nr_hugepages` at `path` by `add`, reads the count back, fails with what was got. */

@@ -6,7 +6,7 @@
 import * as v from 'valibot';
 import { CPU_LIST_PATTERN, parseCpuList } from '../cpu-list.js';
 import { PCI_ADDRESS_PATTERN } from '../pci-address.js';
-import { SIZE_PATTERN, parseSize } from '../size.js';
+import { SIZE_PATTERN, parseSize, powerOfTwoAtLeast } from '../size.js';
 
 const bool = () => v.boolean('expected true or false');
 
@@ -326,7 +326,11 @@ const shmName = () => v.pipe(v.string('expected a name'), v.regex(/^[A-Za-z0-9][
 /** One ivshmem-plain region: a /dev/shm file (Scream, Looking Glass), or a kvmfr device when `path` is /dev/kvmfrN. */
 const sharedMemory = mapping({
   name: shmName(),
-  size: size(),
+  // ivshmem's memory is a PCI BAR: QEMU (7.2 at least) aborts on any other size (pci_register_bar: Assertion `is_power_of_2(size)' failed).
+  size: v.pipe(
+    size(),
+    v.check((bytes) => bytes === powerOfTwoAtLeast(bytes), 'expected a power of two like 2M or 32M (ivshmem memory is a PCI BAR)'),
+  ),
   path: v.optional(path()),
   owner: v.optional(owner()),
   mode: v.optional(fileMode()),

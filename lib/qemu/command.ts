@@ -21,6 +21,7 @@ import { buildPassthrough } from './pcie.js';
 import { buildStartPaused, buildWrappers } from './pinning.js';
 import { buildPower } from './power.js';
 import { buildRunAs } from './run-as.js';
+import { buildSharedMemory } from './shared-memory.js';
 import { buildUsb } from './usb.js';
 
 export interface Command {
@@ -50,6 +51,8 @@ export function buildCommand(input: BuildInput, binaryNote: string): Command {
     ...buildIothreads(input),
     ...buildDisks(input),
     ...buildNetwork(input),
+    // After the disks and NICs: adding shared memory leaves their guest PCI addresses as they were.
+    ...buildSharedMemory(input),
     ...buildInputDevices(input),
     ...buildDisplay(input),
     ...buildControl(input),

@@ -2,7 +2,8 @@
 // live host behaves differently, on the live sysroot `/` with an in-memory HostIo that never touches
 // the real /sys or /proc. Journaling order (old values journaled once the write succeeded), unchanged
 // writes skipped and not journaled, restores once per teardown, huge page read-back and IRQ affinity restores.
-import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { ActionError, doAction, undoAction, type ApplyContext } from '../../lib/apply/actions.js';
@@ -96,6 +97,7 @@ function memoryIo(files: Record<string, string>, links: Record<string, string> =
     createExclusive: refuse('createExclusive'),
     removeTree: refuse('removeTree'),
     stat: refuse('stat'),
+    fileKind: (path) => (files[path] === undefined ? undefined : 'file'),
     chown: refuse('chown'),
     chmod: refuse('chmod'),
     copy: refuse('copy'),
@@ -385,6 +387,83 @@ t.test('wait-driver stops when the signal aborts', async (t) => {
   t.equal(error.message, 'stopped waiting for 0000:01:00.0 to be on vfio-pci');
 });
 
+const SHM = '/dev/shm/looking-glass';
+const createShm = (owner?: Owner): StepAction => ({ do: { kind: 'create-file', path: SHM, mode: 0o660, ...(owner ? { owner } : {}) }, undo: [{ kind: 'remove-file', path: SHM }] });
+
+t.test('create-file makes an empty file with the owner and mode, journaled once made; remove-file removes it', async (t) => {
+  const h = harness(t, { 'dev/shm/marker': '' });
+  const create = createShm(isRoot ? NOBODY : undefined);
+  t.strictSame(await doAction(stepOf([create]), create, h.context), []);
+  const made = statSync(h.at('dev/shm/looking-glass'));
+  t.strictSame([made.size, made.mode & 0o7777], [0, 0o660], 'empty, with the mode asked (not the umask)');
+  if (isRoot) t.strictSame([made.uid, made.gid], [65534, 65534], 'owned by the user asked');
+  t.strictSame(readdirSync(h.at('dev/shm')).sort(), ['looking-glass', 'marker'], 'no temporary file left beside it');
+  const entry = h.onDisk().entries[0]!;
+  t.strictSame(entry, { n: 3, step: 'test-step', phase: 'prepare', undo: create.undo });
+  t.strictSame(await undoAction(entry.undo[0]!, entry, h.context, new Map(), new Set()), []);
+  t.strictSame(readdirSync(h.at('dev/shm')), ['marker'], 'removed at teardown');
+});
+
+t.test('create-file over a file that appeared since the plan fails and journals nothing: that file is not boot-vm\'s to remove', async (t) => {
+  const h = harness(t, { 'dev/shm/looking-glass': 'the client made this' });
+  const create = createShm();
+  const error = await rejection(doAction(stepOf([create]), create, h.context));
+  t.type(error, ActionError);
+  t.equal(error.message, `${h.at('dev/shm/looking-glass')} exists, though it did not when the plan was made: something else made it since; look at it, then launch again`);
+  t.strictSame(h.journal.state.entries, []);
+  t.equal(h.text('dev/shm/looking-glass'), 'the client made this', 'left as it was');
+  const nowhere = harness(t, {});
+  t.equal((await rejection(doAction(stepOf([create]), create, nowhere.context))).message, `creating ${nowhere.at('dev/shm/looking-glass')}: ENOENT (no such file or directory)`, 'a host without /dev/shm');
+});
+
+t.test('set-owner gives an existing file the owner and mode for the run, journaling the old ones; restore-owner gives both back', { skip: !isRoot && 'only root can give a file away' }, async (t) => {
+  const h = harness(t, { 'dev/shm/looking-glass': '' });
+  chmodSync(h.at('dev/shm/looking-glass'), 0o644);
+  const give: StepAction = { do: { kind: 'set-owner', path: SHM, owner: NOBODY, mode: 0o660 }, undo: [{ kind: 'restore-owner', path: SHM }] };
+  t.strictSame(await doAction(stepOf([give]), give, h.context), []);
+  const given = statSync(h.at('dev/shm/looking-glass'));
+  t.strictSame([given.uid, given.gid, given.mode & 0o7777], [65534, 65534, 0o660]);
+  const entry = h.onDisk().entries[0]!;
+  t.strictSame(entry.owner, { uid: 0, gid: 0, mode: 0o644 }, 'the owner and mode it had, journaled');
+  await undoAction(entry.undo[0]!, entry, h.context, new Map(), new Set());
+  const back = statSync(h.at('dev/shm/looking-glass'));
+  t.strictSame([back.uid, back.gid, back.mode & 0o7777], [0, 0, 0o644]);
+  const modeOnly: StepAction = { do: { kind: 'set-owner', path: SHM, mode: 0o600 }, undo: [{ kind: 'restore-owner', path: SHM }] };
+  await doAction(stepOf([modeOnly]), modeOnly, h.context);
+  t.equal(statSync(h.at('dev/shm/looking-glass')).mode & 0o7777, 0o600, 'a mode alone');
+});
+
+const KVMFR = '/dev/kvmfr0';
+const waitKvmfr = (timeoutMs = 5000): StepAction => ({ do: { kind: 'wait-char-device', path: KVMFR, timeoutMs }, undo: [] });
+
+t.test('wait-char-device passes a character device, and fails on the plain file a QEMU leaves where the device was missing', async (t) => {
+  const h = harness(t, { 'dev/kvmfr0': '' });
+  const error = await rejection(doAction(stepOf([waitKvmfr()]), waitKvmfr(), h.context));
+  t.type(error, ActionError);
+  t.equal(error.message, `${h.at('dev/kvmfr0')} is a plain file, not a character device (a QEMU started while the device was missing makes a file there); remove it, then reload the module that makes the device`);
+  const absent = harness(t, {});
+  t.equal((await rejection(doAction(stepOf([waitKvmfr()]), waitKvmfr(), absent.context))).message, `there is no ${absent.at('dev/kvmfr0')} (${absent.root} is not the live host: nothing makes devices there)`, 'a fake tree is not waited on');
+  if (!isRoot) return;
+  const device = harness(t, {});
+  mkdirSync(device.at('dev'));
+  execFileSync('mknod', [device.at('dev/kvmfr0'), 'c', '1', '3']);
+  t.strictSame(await doAction(stepOf([waitKvmfr()]), waitKvmfr(), device.context), []);
+  t.strictSame(device.journal.state.entries, [], 'a check: nothing to undo');
+});
+
+t.test('wait-char-device on the live host waits for udev to make the node, and times out naming it', async (t) => {
+  const memory = memoryIo({});
+  let looks = 0;
+  const io: HostIo = { ...memory.io, fileKind: (path) => (path === KVMFR && ++looks >= 3 ? 'char-device' : undefined) };
+  const h = harness(t, {}, { io, live: true });
+  t.strictSame(await doAction(stepOf([waitKvmfr()]), waitKvmfr(), h.context), []);
+  t.equal(looks, 3, 'looked until it appeared');
+  const never = harness(t, {}, { io: memory.io, live: true });
+  const error = await rejection(doAction(stepOf([waitKvmfr(60)]), waitKvmfr(60), never.context));
+  t.type(error, WaitTimeout);
+  t.match(error.message, /^waited 0\.[1-9]s for \/dev\/kvmfr0 to appear \(udev makes it after the module loads\)$/);
+});
+
 const HUGE = '/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages';
 const reserve = (add: number): StepAction => ({ do: { kind: 'reserve-hugepages', path: HUGE, add, pageSize: '1G' }, undo: [{ kind: 'release-hugepages', path: HUGE }] });
 
@@ -449,7 +528,7 @@ t.test('wrap does nothing on the host', async (t) => {
 
 t.test('undo-only actions are not something a step does', async (t) => {
   const h = harness(t, {});
-  for (const action of [{ kind: 'restore', path: '/x' }, { kind: 'rmdir', path: '/x' }, { kind: 'remove-dir', path: '/x' }, { kind: 'restore-owner', path: '/x' }, { kind: 'release-hugepages', path: '/x' }, { kind: 'restore-irq-affinity' }] as Action[]) {
+  for (const action of [{ kind: 'restore', path: '/x' }, { kind: 'rmdir', path: '/x' }, { kind: 'remove-dir', path: '/x' }, { kind: 'restore-owner', path: '/x' }, { kind: 'release-hugepages', path: '/x' }, { kind: 'restore-irq-affinity' }, { kind: 'remove-file', path: '/x' }] as Action[]) {
     const error = await rejection(doAction(stepOf(), { do: action, undo: [] }, h.context));
     t.type(error, ActionError);
     t.equal(error.message, `${action.kind} is not something a step does (it only undoes)`);
@@ -576,9 +655,74 @@ t.test('restore-irq-affinity reports what the kernel refused and goes on', async
 
 t.test('do-only actions cannot undo anything', async (t) => {
   const h = harness(t, {});
-  for (const action of [{ kind: 'set', path: '/x', value: '1' }, { kind: 'mkdir', path: '/x' }, { kind: 'wrap', argv: [] }, { kind: 'copy-file', from: '/a', to: '/b', mode: 0o600 }, { kind: 'chown', path: '/x', owner: NOBODY }] as Action[]) {
+  for (const action of [{ kind: 'set', path: '/x', value: '1' }, { kind: 'mkdir', path: '/x' }, { kind: 'wrap', argv: [] }, { kind: 'copy-file', from: '/a', to: '/b', mode: 0o600 }, { kind: 'chown', path: '/x', owner: NOBODY }, { kind: 'set-owner', path: '/x', mode: 0o600 }, { kind: 'create-file', path: '/x', mode: 0o600 }, { kind: 'wait-char-device', path: '/x', timeoutMs: 1 }] as Action[]) {
     const error = await rejection(undoAction(action, entryOf(), h.context, new Map(), new Set()));
     t.type(error, ActionError);
     t.equal(error.message, `${action.kind} cannot undo anything`);
   }
+});
+
+t.test('stop-service on the live host: stopped and journaled when active; left alone, and not started afterwards, when not', async (t) => {
+  const memory = memoryIo({});
+  const inactive = new Set(['sddm']);
+  const h = harness(t, {}, {
+    io: memory.io,
+    live: true,
+    runCommand: async (argv) => {
+      h.commands.push(argv);
+      if (argv[1] === 'is-active' && inactive.has(argv.at(-1)!)) throw new ActionError(`${argv.join(' ')}: exit code 3`);
+    },
+  });
+  const stop = (unit: string): StepAction => ({ do: { kind: 'stop-service', unit }, undo: [{ kind: 'run', argv: ['systemctl', 'start', unit] }] });
+  t.strictSame(await doAction(stepOf([stop('display-manager')]), stop('display-manager'), h.context), []);
+  t.strictSame(await doAction(stepOf([stop('sddm')]), stop('sddm'), h.context), ['sddm is not running: left alone']);
+  t.strictSame(h.commands, [['systemctl', 'is-active', '--quiet', 'display-manager'], ['systemctl', 'stop', 'display-manager'], ['systemctl', 'is-active', '--quiet', 'sddm']]);
+  t.strictSame(h.onDisk().entries.map((entry) => entry.undo), [[{ kind: 'run', argv: ['systemctl', 'start', 'display-manager'] }]], 'only the unit stopped is started again');
+});
+
+t.test('stop-service on a fake host: logged and journaled, as if the unit ran', async (t) => {
+  const h = harness(t, {});
+  const stop: StepAction = { do: { kind: 'stop-service', unit: 'gdm' }, undo: [{ kind: 'run', argv: ['systemctl', 'start', 'gdm'] }] };
+  t.strictSame(await doAction(stepOf([stop]), stop, h.context), [`logged, not run: systemctl is-active --quiet gdm && systemctl stop gdm (${h.root} is not the live host)`]);
+  t.equal(h.journal.state.entries.length, 1);
+});
+
+/** A fake host with an AMD GPU at 0000:03:00.0 on amdgpu (card1, renderD128) and these modules: name → [refcnt, holders]. */
+function gpuHarness(t: Test, modules: Record<string, [number, string[]]>): Harness {
+  const files: Record<string, string> = {};
+  for (const [module, [refcnt]] of Object.entries(modules)) files[`sys/module/${module}/refcnt`] = `${refcnt}\n`;
+  const h = harness(t, files);
+  for (const [module, [, holders]] of Object.entries(modules)) {
+    mkdirSync(h.at(`sys/module/${module}/holders`));
+    for (const holder of holders) symlinkSync(`../../${holder}`, h.at(`sys/module/${module}/holders/${holder}`));
+  }
+  mkdirSync(h.at('sys/bus/pci/devices/0000:03:00.0'), { recursive: true });
+  mkdirSync(h.at('sys/bus/pci/drivers/amdgpu'), { recursive: true });
+  symlinkSync('../../../bus/pci/drivers/amdgpu', h.at('sys/bus/pci/devices/0000:03:00.0/driver'));
+  for (const node of ['card1', 'renderD128']) {
+    mkdirSync(h.at(`sys/class/drm/${node}`), { recursive: true });
+    symlinkSync('../../../bus/pci/devices/0000:03:00.0', h.at(`sys/class/drm/${node}/device`));
+  }
+  return h;
+}
+
+const unload = (modules: string[]): StepAction => ({ do: { kind: 'unload-modules', modules, devices: ['0000:03:00.0'], timeoutMs: 10_000 }, undo: [...modules].reverse().map((module) => ({ kind: 'run', argv: ['modprobe', module] })) });
+
+t.test('unload-modules: each one unloaded is journaled with its own reload; one not loaded is noted', async (t) => {
+  const h = gpuHarness(t, { amdgpu: [1, ['snd_hda_codec_hdmi']], snd_hda_codec_hdmi: [0, []] });
+  const action = unload(['snd_hda_codec_hdmi', 'amdgpu_extra', 'amdgpu']);
+  t.strictSame(await doAction(stepOf([action]), action, h.context), ['amdgpu_extra is not loaded', `logged, not run: rmmod snd_hda_codec_hdmi; rmmod amdgpu (${h.root} is not the live host)`]);
+  t.strictSame(h.onDisk().entries.map((entry) => entry.undo), [[{ kind: 'run', argv: ['modprobe', 'snd_hda_codec_hdmi'] }], [{ kind: 'run', argv: ['modprobe', 'amdgpu'] }]], 'undone in reverse: amdgpu loaded first');
+});
+
+t.test('unload-modules refused while used, naming the modules, the count and the processes; nothing unloaded or journaled', async (t) => {
+  const h = gpuHarness(t, { amdgpu: [3, ['amdxcp']], amdxcp: [0, []] });
+  mkdirSync(h.at('proc/2101/fd'), { recursive: true });
+  writeFileSync(h.at('proc/2101/comm'), 'kwin_wayland\n');
+  symlinkSync('/dev/dri/card1', h.at('proc/2101/fd/14'));
+  symlinkSync('/dev/dri/card0', h.at('proc/2101/fd/15'));
+  const action = unload(['amdgpu']);
+  const error = await rejection(doAction(stepOf([action]), action, h.context));
+  t.equal(error.message, 'refusing to unload amdgpu while still in use: amdgpu is used by module amdxcp; amdgpu has 2 users besides modules (refcnt 3); kwin_wayland (pid 2101) has /dev/dri/card1 open; stop what uses it (add its service to host.stopServices)', "card0 is another GPU's: not named");
+  t.strictSame(h.journal.state.entries, []);
 });

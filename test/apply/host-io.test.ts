@@ -95,3 +95,9 @@ t.test('describeError keeps the kernel answer without Node wording', async (t) =
     t.equal(describeError(error), 'ENOENT (no such file or directory)', 'a real error from fs');
   }
 });
+
+t.test('fileKind: a file, a directory, a character device (links followed), or nothing', async (t) => {
+  const dir = tree(t, { 'shm/file': '' });
+  symlinkSync('/dev/null', join(dir, 'null'));
+  t.strictSame(['shm/file', 'shm', 'null', 'missing'].map((path) => nodeHostIo.fileKind(join(dir, path))), ['file', 'directory', 'char-device', undefined]);
+});

@@ -2,10 +2,12 @@
 // exact files each launch changes while the VM runs, the tree byte-identical after teardown, every
 // step failing in turn (rolled back, named), a SIGKILLed launcher cleaned up by teardown.mjs,
 // prepare-host's journal kept by a launch, and a second launch refused; the UEFI variable store
-// made once and kept, and host.runAs's files given to that user for the run only.
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// made once and kept, host.runAs's files given to that user for the run only, and the shared memory
+// file and kvmfr device given to the desktop user for the run (a missing device failing the launch).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { changes, copyHost, FAKE_QEMU, fileExists, snapshot, start, waitFor, waitForLine, alive } from '../fixtures/launch.js';
 import { FIXTURES, planOn, REPO, writeTree } from '../fixtures/helpers.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
@@ -174,6 +176,52 @@ t.test('host.runAs: QEMU\'s user gets the VFIO node, hugetlbfs, the variable sto
   t.strictSame([after('dev/vfio/1'), after('dev/hugepages1G'), after('var/lib/boot-vm/nvram/unpriv_VARS.fd')], ['0:0 600', '0:0 755', '107:107 600'], 'owners and modes back; the store is the user\'s, as it was made');
 });
 
+const SHARED = `lookingGlass: { resolution: 2560x1440, kvmfr: true, owner: "alice:kvm" }
+sharedMemory:
+  - { name: scream-ivshmem, size: 2M, owner: alice, mode: "0640" }
+`;
+
+t.test('Looking Glass on kvmfr and Scream on /dev/shm: the file made with its owner and mode, the device given to the user, both only while QEMU runs', { skip: process.getuid?.() !== 0 && 'only root gives files away and makes device nodes' }, async (t) => {
+  const root = copyHost(t, 'i7-4790k');
+  // kvmfr loaded here, with its device (a character device, as the kernel makes it).
+  mkdirSync(join(root, 'sys/module/kvmfr'));
+  writeFileSync(join(root, 'sys/module/kvmfr/initstate'), 'live\n');
+  mkdirSync(join(root, 'sys/class/kvmfr/kvmfr0'), { recursive: true });
+  writeFileSync(join(root, 'sys/class/kvmfr/kvmfr0/dev'), '242:0\n');
+  execFileSync('mknod', ['-m', '0600', join(root, 'dev/kvmfr0'), 'c', '1', '3']);
+  const profile = join(writeTree({ 'desktop.yaml': `memory: { size: 1G }\n${SHARED}` }), 'desktop.yaml');
+  const before = snapshot(root);
+  const access = (path: string) => {
+    const stat = statSync(join(root, path));
+    return `${stat.uid}:${stat.gid} ${(stat.mode & 0o7777).toString(8)}`;
+  };
+  const { launcher, qemu, record } = launch(profile, root);
+  await waitForLine(launcher, /QEMU started/);
+  await waitFor("the fake QEMU's record", () => fileExists(record));
+  t.match(qemu().argv.join(' '), /mem-path=\/dev\/kvmfr0,size=64M,share=on .*,mem-path=\/dev\/shm\/scream-ivshmem,size=2M,share=on/);
+  t.strictSame([access('dev/shm/scream-ivshmem'), access('dev/kvmfr0')], ['1000:1000 640', '1000:992 660'], 'the desktop user can open both while the VM runs');
+  t.match(launcher.stderr(), /launch: check that \/dev\/kvmfr0 is the kvmfr device, and give it to alice:kvm \(1000:992\) with mode 0660 for the run: done/);
+  launcher.child.kill('SIGTERM');
+  const result = await launcher.done;
+  t.equal(result.status, 0, result.stderr);
+  t.strictSame(changes(before, snapshot(root)), [], 'the file removed');
+  t.equal(access('dev/kvmfr0'), '0:0 600', "the device's owner and mode given back");
+});
+
+t.test('a kvmfr device that is not there when QEMU would start fails the launch, and the /dev/shm file made before is removed', async (t) => {
+  const root = copyHost(t, 'i7-4790k');
+  const profile = join(writeTree({ 'desktop.yaml': `memory: { size: 1G }\n${SHARED}` }), 'desktop.yaml');
+  const before = snapshot(root);
+  const { launcher, record } = launch(profile, root);
+  const result = await launcher.done;
+  t.equal(result.status, 1, result.stderr);
+  t.match(result.stderr, /prepare: load the kvmfr module with \/dev\/kvmfr0 of 64M: done \(logged, not run: modprobe kvmfr static_size_mb=64/);
+  t.match(result.stderr, /prepare: create \/dev\/shm\/scream-ivshmem, owned by alice \(1000:1000\) with mode 0640: done/);
+  t.match(result.stderr, new RegExp(`^step \\d+ \\(check that /dev/kvmfr0 is the kvmfr device, .*\\) failed: there is no ${root}/dev/kvmfr0 \\(${root} is not the live host: nothing makes devices there\\); everything done before it was undone$`, 'm'));
+  t.notOk(fileExists(record), 'QEMU never started');
+  t.strictSame(changes(before, snapshot(root)), [], 'nothing left');
+});
+
 t.test("QEMU's exit status is the launcher's, after teardown", async (t) => {
   const root = copyHost(t, 'z77-i5-2500');
   const before = snapshot(root);
@@ -338,7 +386,6 @@ t.test('prepare-host then a launch: the launch keeps the prepare steps, teardown
   t.equal(prepared.status, 0, prepared.stderr);
   t.match(prepared.stdout, /^mediapc: the host is prepared; boot-vm mediapc keeps these steps/);
   t.notMatch(prepared.stderr, /governor|locked-memory|IRQ/, 'launch and running steps wait for a launch');
-  const afterPrepare = snapshot(root);
   const again = await start('scripts/prepare-host.mjs', ['mediapc', '--sysroot', root, '--qemu-version', '7.2']).done;
   t.equal(again.status, 0);
   t.match(again.stdout, /^mediapc: the host is prepared already/);
@@ -346,10 +393,19 @@ t.test('prepare-host then a launch: the launch keeps the prepare steps, teardown
   const other = await start('boot-vm.mjs', [join(changed, 'profiles/mediapc.yaml'), '--sysroot', root, '--qemu-binary', FAKE_QEMU, '--qemu-version', '7.2'], { FAKE_QEMU_EXIT: '0' }).done;
   t.equal(other.status, 1);
   t.match(other.stderr, /^prepare-host prepared this host from another version of mediapc's plan; run scripts\/teardown\.mjs mediapc, then launch again$/m);
+  // What the kernel does on the binds the fake tree only records: the USB controllers are on vfio-pci now, so the launch's plan skips their binding.
+  const drivers = { '0000:00:1a.0': 'ehci-pci', '0000:00:1d.0': 'ehci-pci', '0000:00:14.0': 'xhci_hcd' };
+  const link = (device: string, driver: string) => {
+    rmSync(join(root, 'sys/bus/pci/devices', device, 'driver'));
+    symlinkSync(`../../drivers/${driver}`, join(root, 'sys/bus/pci/devices', device, 'driver'));
+  };
+  for (const device of Object.keys(drivers)) link(device, 'vfio-pci');
+  const bound = snapshot(root);
   const run = await launch('mediapc', root, [], { FAKE_QEMU_EXIT: '0' }).launcher.done;
   t.equal(run.status, 0, run.stderr);
   t.match(run.stderr, /the prepare steps were applied by prepare-host; keeping them/);
-  t.strictSame(changes(afterPrepare, snapshot(root)).filter((line) => !line.includes('mediapc.journal')), [], 'after the VM, the host is as prepare-host left it');
+  t.strictSame(changes(bound, snapshot(root)).filter((line) => !line.includes('mediapc.journal')), [], 'after the VM, the host is as prepare-host left it');
+  for (const [device, driver] of Object.entries(drivers)) link(device, driver);
   const teardown = await start('scripts/teardown.mjs', ['mediapc', '--sysroot', root]).done;
   t.equal(teardown.status, 0, teardown.stderr);
   t.strictSame(changes(before, snapshot(root)), []);
@@ -361,4 +417,83 @@ t.test('the plan a launch applies is the dry-run plan', async (t) => {
   const result = await launch('mediapc', root, ['--json'], { FAKE_QEMU_EXIT: '0' }).launcher.done;
   const titles = result.stderr.trimEnd().split('\n').map((line) => JSON.parse(line)).filter((event) => event.event === 'step' && !String(event.title).startsWith('undo'));
   t.strictSame(titles.map((event) => `${event.n} ${event.title}`), plan.steps.map((step) => `${step.n} ${step.title}`));
+});
+
+// Single-GPU handoff on the i9-9900k, whose only GPU (the boot VGA) is on the Nvidia driver: the
+// modules as the kernel shows them there (nvidia_uvm not loaded), and a profile that hands the GPU over.
+const SINGLE_GPU = `memory: { size: 1G }
+passthrough:
+  - { host: "01:00.0", vga: true }
+  - { host: "01:00.1" }
+host:
+  stopServices: [display-manager]
+  unloadModules: [nvidia_drm, nvidia_modeset, nvidia_uvm, nvidia]
+`;
+
+/** A copy of the i9-9900k with the Nvidia modules loaded, each used only by the next one down. */
+function nvidiaHost(t: Test): { root: string; profile: string } {
+  const root = copyHost(t, 'i9-9900k');
+  const modules: [string, number, string[]][] = [['nvidia_drm', 0, []], ['nvidia_modeset', 1, ['nvidia_drm']], ['nvidia', 1, ['nvidia_modeset']]];
+  for (const [module, refcnt, holders] of modules) {
+    mkdirSync(join(root, `sys/module/${module}/holders`), { recursive: true });
+    writeFileSync(join(root, `sys/module/${module}/refcnt`), `${refcnt}\n`);
+    writeFileSync(join(root, `sys/module/${module}/initstate`), 'live\n');
+    for (const holder of holders) symlinkSync(`../../${holder}`, join(root, `sys/module/${module}/holders/${holder}`));
+  }
+  return { root, profile: join(writeTree({ 'single-gpu.yaml': SINGLE_GPU }), 'single-gpu.yaml') };
+}
+
+/** The step lines of a launch's log, without the sysroot's "not the live host" remarks. */
+const stepLines = (stderr: string, root: string) =>
+  stderr
+    .split('\n')
+    .filter((line) => /^boot-vm: \[\d+\/\d+\]/.test(line))
+    .map((line) => line.replaceAll(` (${root} is not the live host)`, '').replace(/^boot-vm: /, ''));
+
+t.test('single-GPU handoff: display manager stopped, consoles unbound, modules unloaded, vfio-pci bound; restored in reverse', async (t) => {
+  const { root, profile } = nvidiaHost(t);
+  const before = snapshot(root);
+  const result = await launch(profile, root, [], { FAKE_QEMU_EXIT: '0' }).launcher.done;
+  t.equal(result.status, 0, result.stderr);
+  t.strictSame(stepLines(result.stderr, root).filter((line) => !/load kernel modules vfio|locked-memory/.test(line)), [
+    '[2/7] prepare: stop display-manager, to free the GPU: done (logged, not run: systemctl is-active --quiet display-manager && systemctl stop display-manager)',
+    '[3/7] prepare: unbind the virtual consoles and framebuffers from the boot GPU: done',
+    '[4/7] prepare: unload kernel modules nvidia_drm, nvidia_modeset, nvidia: done (logged, not run: rmmod nvidia_drm; rmmod nvidia_modeset; rmmod nvidia)',
+    '[5/7] prepare: bind 0000:01:00.0 [10de:1b06] to vfio-pci: done (did not wait for 0000:01:00.0 to be on vfio-pci: ' + root + ' is not the live host)',
+    '[6/7] prepare: bind 0000:01:00.1 [10de:10ef] to vfio-pci: done (did not wait for 0000:01:00.1 to be on vfio-pci: ' + root + ' is not the live host)',
+    '[6/7] prepare: undo bind-vfio 0000:01:00.1: undone',
+    '[5/7] prepare: undo bind-vfio 0000:01:00.0: undone',
+    '[4/7] prepare: undo unload-modules: undone (logged, not run: modprobe nvidia; logged, not run: modprobe nvidia_modeset; logged, not run: modprobe nvidia_drm)',
+    '[3/7] prepare: undo unbind-consoles: undone',
+    '[2/7] prepare: undo stop-services: undone (logged, not run: systemctl start display-manager)',
+  ], 'in order: stop, unbind, unload, bind; then unbind from vfio-pci, reload in reverse, rebind, start');
+  t.strictSame(changes(before, snapshot(root)), [], 'byte-identical after');
+});
+
+t.test('single-GPU handoff refused while a process holds the GPU after the display manager stopped: named, everything undone', async (t) => {
+  const { root, profile } = nvidiaHost(t);
+  mkdirSync(join(root, 'proc/4242/fd'), { recursive: true });
+  writeFileSync(join(root, 'proc/4242/comm'), 'Xorg\n');
+  symlinkSync('/dev/nvidia0', join(root, 'proc/4242/fd/11'));
+  const before = snapshot(root);
+  const result = await launch(profile, root, [], { FAKE_QEMU_EXIT: '0' }).launcher.done;
+  t.equal(result.status, 1);
+  t.match(result.stderr.trimEnd().split('\n').at(-1), /^step 4 \(unload kernel modules nvidia_drm, nvidia_modeset, nvidia\) failed: refusing to unload nvidia_drm, nvidia_modeset, nvidia while still in use: Xorg \(pid 4242\) has \/dev\/nvidia0 open; .*; everything done before it was undone$/);
+  t.match(result.stderr, /undo stop-services: undone \(logged, not run: systemctl start display-manager /, 'the display manager is started again');
+  t.notMatch(result.stderr, /rmmod|QEMU started/, 'no module unloaded, QEMU never started');
+  t.strictSame(changes(before, snapshot(root)), [], 'byte-identical to before');
+});
+
+t.test('a framebuffer rebind that fails while restoring: reported, the console, the modules and the display manager still come back', async (t) => {
+  const { root, profile } = nvidiaHost(t);
+  // The kernel refusing efi-framebuffer's bind (as when the reloaded driver took the memory first).
+  rmSync(join(root, 'sys/bus/platform/drivers/efi-framebuffer/bind'));
+  mkdirSync(join(root, 'sys/bus/platform/drivers/efi-framebuffer/bind'));
+  const before = snapshot(root);
+  const result = await launch(profile, root, [], { FAKE_QEMU_EXIT: '0' }).launcher.done;
+  t.equal(result.status, 1, 'the launch fails, after restoring all it could');
+  t.match(result.stderr.trimEnd().split('\n').at(-1), /^1 change could not be undone \(put it back by hand\): step 3 \(unbind-consoles\): writing "efi-framebuffer\.0" to \S+\/efi-framebuffer\/bind: EISDIR/);
+  const undo = stepLines(result.stderr, root).filter((line) => line.includes('undo'));
+  t.match(undo, [/undo bind-vfio 0000:01:00\.1: undone/, /undo bind-vfio 0000:01:00\.0: undone/, /undo unload-modules: undone \(.*modprobe nvidia_drm\)/, /undo unbind-consoles: undo-failed \(writing .*EISDIR/, /undo stop-services: undone \(logged, not run: systemctl start display-manager\)/]);
+  t.strictSame(changes(before, snapshot(root)), [], 'vtcon1 is bound again, and nothing else is left changed');
 });

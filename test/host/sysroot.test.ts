@@ -62,3 +62,11 @@ t.test('path: plain host paths are appended, others normalized as join does', as
   t.equal(root.path('/vm/../etc//qemu'), '/captured/host/etc/qemu');
   t.equal(root.path('/vm/./disk.img'), '/captured/host/vm/disk.img');
 });
+
+t.test('stat: what is at a path and its size, a device as a device', async (t) => {
+  const root = new Sysroot(tree(t, { 'dev/shm/looking-glass': '12345' }));
+  t.strictSame(root.stat('/dev/shm/looking-glass'), { kind: 'file', size: 5 });
+  t.equal(root.stat('/dev/shm')?.kind, 'directory');
+  t.equal(root.stat('/dev/kvmfr0'), undefined);
+  t.equal(new Sysroot('/').stat('/dev/null')?.kind, 'char-device');
+});

@@ -147,3 +147,29 @@ t.test('a profile the plan rejects is a FAIL line per problem, and the rest stil
   t.match(find(checks, 'profile')[0], { status: 'fail', detail: /vm\.yaml:2:10: pinning: auto needs cpu\.cores/ });
   t.match(find(checks, '/dev/kvm')[0], { status: 'pass' });
 });
+
+t.test('single-GPU handoff: a hint when the boot GPU is passed with nothing stopped; which modules are loaded and who holds the GPU', async (t) => {
+  const hint = find(doctor('profiles/gaming-9900k.yaml', host('i9-9900k')), 'single-GPU handoff');
+  t.match(hint, [{ status: 'warn', detail: "0000:01:00.0 is the boot GPU and on nvidia: the host's display runs on it, and host.stopServices is empty", fix: /host\.stopServices: \[display-manager\], host\.unloadModules: \[nvidia_drm, nvidia_modeset, nvidia_uvm, nvidia\]/ }]);
+  const sysroot = hostCopy(t, 'i9-9900k');
+  const { mkdirSync, symlinkSync } = await import('node:fs');
+  for (const module of ['nvidia_drm', 'nvidia_modeset', 'nvidia']) mkdirSync(join(sysroot.root, `sys/module/${module}/holders`), { recursive: true });
+  writeFileSync(join(sysroot.root, 'sys/module/nvidia_drm/refcnt'), '0\n');
+  writeFileSync(join(sysroot.root, 'sys/module/nvidia_modeset/refcnt'), '1\n');
+  writeFileSync(join(sysroot.root, 'sys/module/nvidia/refcnt'), '3\n');
+  symlinkSync('../../nvidia_drm', join(sysroot.root, 'sys/module/nvidia_modeset/holders/nvidia_drm'));
+  symlinkSync('../../nvidia_modeset', join(sysroot.root, 'sys/module/nvidia/holders/nvidia_modeset'));
+  mkdirSync(join(sysroot.root, 'proc/1234/fd'), { recursive: true });
+  writeFileSync(join(sysroot.root, 'proc/1234/comm'), 'Xorg\n');
+  symlinkSync('/dev/nvidia0', join(sysroot.root, 'proc/1234/fd/9'));
+  const base = 'memory: { size: 4G }\npassthrough:\n  - { host: "01:00.0", vga: true }\n  - { host: "01:00.1" }\n';
+  const handoff = doctor(profileFile(t, `${base}host: { stopServices: [display-manager], unloadModules: [nvidia_drm, nvidia_modeset, nvidia_uvm, nvidia] }\n`), sysroot);
+  t.strictSame(find(handoff, 'single-GPU handoff'), [], 'no hint once the display manager is stopped');
+  const detail = 'loaded: nvidia_drm (refcnt 0), nvidia_modeset (used by nvidia_drm, refcnt 1), nvidia (used by nvidia_modeset, refcnt 3); not loaded: nvidia_uvm; held now: Xorg (pid 1234) has /dev/nvidia0 open';
+  t.match(find(handoff, 'host.unloadModules'), [{ status: 'warn', detail, fix: /boot-vm stops display-manager first and refuses to unload while these still hold the GPU/ }]);
+  t.match(find(handoff, 'passthrough 01:00.0 users'), [{ status: 'warn', fix: /boot-vm stops display-manager first/ }], 'held by what will be stopped: a warning, not a failure');
+  const alone = doctor(profileFile(t, `${base}host: { unloadModules: [nvidia_drm, nvidia_modeset, nvidia_uvm, nvidia] }\n`), sysroot);
+  t.match(find(alone, 'host.unloadModules'), [{ status: 'fail', detail, fix: 'stop Xorg before the launch: host.stopServices: [display-manager]' }]);
+  rmSync(join(sysroot.root, 'proc/1234'), { recursive: true });
+  t.match(find(doctor(profileFile(t, `${base}host: { stopServices: [gdm], unloadModules: [nvidia_drm, nvidia_modeset, nvidia_uvm, nvidia] }\n`), sysroot), 'host.unloadModules'), [{ status: 'pass', detail: /^loaded: .*; not loaded: nvidia_uvm$/ }]);
+});

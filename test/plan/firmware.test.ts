@@ -58,7 +58,10 @@ t.test('Secure Boot prefers enrolled keys whatever the file order, and takes one
     [`${DESCRIPTORS}/90-enrolled.json`]: descriptor({ code: '/fw/enrolled', features: ['enrolled-keys', 'secure-boot'] }),
   });
   t.equal(resolve(enrolledLast, { type: 'ovmf', secureBoot: true }).resolved?.code, '/fw/enrolled');
-  t.equal(resolve(host('i9-9900k'), { type: 'ovmf', secureBoot: true }).resolved?.code, '/usr/share/edk2/x64/OVMF_CODE.secboot.4m.fd', "Arch's edk2 has no enrolled build");
+  const arch = resolve(host('i9-9900k'), { type: 'ovmf', secureBoot: true });
+  t.equal(arch.resolved?.code, '/usr/share/edk2/x64/OVMF_CODE.secboot.4m.fd', "Arch's edk2 has no enrolled build");
+  t.match(arch.warnings, [/^firmware.secureBoot: .*has Secure Boot but no keys enrolled \(no enrolled-keys feature\): Windows will not boot until Microsoft's keys are enrolled/]);
+  t.strictSame(resolve(host('i9-9900k'), { type: 'ovmf', secureBoot: true, varsTemplate: '/vm/VARS.ms.fd' }).warnings, [], 'a template of its own is taken to have the keys');
 });
 
 t.test('plain UEFI never picks a Secure Boot or enrolled-keys build', async (t) => {
@@ -135,7 +138,16 @@ t.test("no descriptors: Debian's OVMF is assumed and the host is reported", asyn
     errors: [],
     warnings: [],
   });
-  t.equal(resolve(root, { type: 'ovmf', secureBoot: true }).reports[0], `firmware: no Secure Boot UEFI firmware for pc-q35-7.2 in ${root.root}${DESCRIPTORS}; install ovmf or set firmware.code and firmware.varsTemplate`);
+  const secure = resolve(root, { type: 'ovmf', secureBoot: true });
+  t.strictSame(
+    [secure.resolved?.code, secure.resolved?.varsTemplate, secure.reports[0]],
+    [
+      '/usr/share/OVMF/OVMF_CODE_4M.ms.fd',
+      '/usr/share/OVMF/OVMF_VARS_4M.ms.fd',
+      `firmware: no UEFI firmware with Secure Boot (a descriptor with the features secure-boot and enrolled-keys) for pc-q35-7.2 in ${root.root}${DESCRIPTORS}; install ovmf or set firmware.code and firmware.varsTemplate`,
+    ],
+    "Debian's Secure Boot build with Microsoft's keys is assumed, and what is missing is named",
+  );
 });
 
 t.test('files a descriptor names but the host lacks are reported', async (t) => {

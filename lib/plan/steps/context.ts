@@ -12,6 +12,8 @@ export interface StepContext {
   sysroot: Sysroot;
   /** A host mismatch: an error when strict, else a warning. */
   report: Report;
+  /** A warning that never fails a launch: what may go wrong later, when the host is changed. */
+  warn?: Report;
   /** The hugetlbfs directory QEMU will use, when the memory is file-backed huge pages. */
   memoryPath?: MemoryPath;
   /** The OVMF files the plan settled on (UEFI guests only). */

@@ -3,11 +3,13 @@ import { numberSteps, type Step } from '../step.js';
 import type { StepContext } from './context.js';
 import { planConsoles } from './consoles.js';
 import { planGovernor, planIrqAffinity, planShield } from './cpus.js';
+import { planStopServices, planUnloadModules } from './handoff.js';
 import { planHugepages, planHugetlbfsMount } from './hugepages.js';
 import { planMemlock } from './memlock.js';
 import { planIgnoreMsrs, planModules } from './modules.js';
 import { planNvram } from './nvram.js';
 import { planRunAs } from './run-as.js';
+import { planKvmfrDevices, planSharedMemoryFiles } from './shared-memory.js';
 import { planSysctls, planUserSteps, planWritebackCpus } from './tunables.js';
 import { planThreadPinning } from './threads.js';
 import { planRescan, planVfioBinding } from './vfio.js';
@@ -20,15 +22,19 @@ const BUILDERS = [
   planIgnoreMsrs,
   planSysctls,
   planWritebackCpus,
+  planStopServices, // single-GPU handoff: the display manager lets go of the GPU before its consoles do
   planConsoles,
+  planUnloadModules, // and its driver's modules, before vfio-pci binds it
   planVfioBinding,
   planRescan,
   planHugepages,
   planHugetlbfsMount,
   planNvram,
+  planSharedMemoryFiles,
   planUserSteps,
   planGovernor,
   planShield,
+  planKvmfrDevices,
   planRunAs,
   planMemlock,
   planThreadPinning,

@@ -2,6 +2,7 @@
 import { isBridgeClass, readPciDevice, readIommuGroupPeers, readPciDriver, readPciIds } from '../../host/pci.js';
 import { formatPciAddress, parsePciAddress } from '../../pci-address.js';
 import type { StepContext } from './context.js';
+import { unloadedByHandoff } from './handoff.js';
 import { setValue, type StepAction, type StepDraft } from '../step.js';
 
 const BIND_TIMEOUT_MS = 10_000;
@@ -63,8 +64,12 @@ export function planVfioBinding(context: StepContext): StepDraft[] {
       context.report('host.bindMethod', `cannot read ${address}'s vendor and device ids, which new-id needs; use driver-override`);
       return [];
     }
-    const actions = method === 'new-id' ? bindByNewId(address, driver, ids) : bindByOverride(address, driver);
-    const notes = [driver ? `now on ${driver}, which gets it back afterwards` : 'no driver has it now'];
+    // A driver whose module the handoff unloads is gone by now: nothing to unbind, and nothing to bind
+    // back to (it does not exist until its module loads again, which probes the device itself).
+    const handedOff = driver !== undefined && unloadedByHandoff(context, driver);
+    const owner = handedOff ? undefined : driver;
+    const actions = method === 'new-id' ? bindByNewId(address, owner, ids) : bindByOverride(address, owner);
+    const notes = [handedOff ? `now on ${driver}, whose module is unloaded first; loading it again afterwards gives the device back` : driver ? `now on ${driver}, which gets it back afterwards` : 'no driver has it now'];
     if (method === 'new-id') notes.push(`new_id binds every unbound device with ids ${ids.replace(' ', ':')}, not only this one`);
     return [{ ...step, from: [...step.from, ...(method === 'new-id' ? ['host.bindMethod'] : [])], notes, actions: [...actions, { do: { kind: 'wait-driver', device: address, driver: 'vfio-pci', timeoutMs: BIND_TIMEOUT_MS }, undo: [] }] }];
   });
