@@ -46,13 +46,13 @@ export function buildCommand(input: BuildInput, binaryNote: string): Command {
     ...buildClock(input),
     ...buildPower(input),
     ...buildPassthrough(input),
-    // Its root port's address is fixed, so it comes before the devices QEMU gives the next free slot.
-    ...buildUsb(input),
     ...buildIothreads(input),
     ...buildDisks(input),
     ...buildNetwork(input),
     // After the disks and NICs: adding shared memory leaves their guest PCI addresses as they were.
     ...buildSharedMemory(input),
+    // Last of the PCI devices, like shared memory: adding USB leaves every other guest address as it was.
+    ...buildUsb(input),
     ...buildInputDevices(input),
     ...buildDisplay(input),
     ...buildControl(input),

@@ -74,27 +74,18 @@ function rootPortAddress(port: number, ports: number): { addr: string; multifunc
 
 export const rootPortId = (port: number) => `rp${port}`;
 
-/** Controllers boot-vm adds on root ports of their own, after the cards' ports, in this order. */
-const controllers = (profile: Profile): string[] => (profile.usb.length > 0 ? ['usb'] : []);
+/** How many root ports the cards take; a controller's own port comes after them. */
+export const cardCount = (profile: Profile) => new Set(profile.passthrough.map((device) => pciCardOf(parsePciAddress(device.host)!))).size;
 
-const cardCount = (profile: Profile) => new Set(profile.passthrough.map((device) => pciCardOf(parsePciAddress(device.host)!))).size;
-
-/** Every root port the command line has: the cards' and the controllers'. */
-const rootPortCount = (profile: Profile) => cardCount(profile) + controllers(profile).length;
-
-/** The root port (its number) a controller of `controllers()` sits on. */
-export const controllerPort = (profile: Profile, controller: string) => cardCount(profile) + controllers(profile).indexOf(controller) + 1;
-
-/** `-device pcie-root-port,…` for port `port` of the command line's root ports. */
-export function rootPortArg(profile: Profile, port: number, from: string[], notes: string[]): Arg {
-  const { addr, multifunction } = rootPortAddress(port, rootPortCount(profile));
+/** `-device pcie-root-port,…` number `port`: at `addr` (the cards'), or where QEMU puts it (a controller's). */
+export function rootPortArg(port: number, placement: { addr?: string; multifunction?: string }, from: string[], notes: string[]): Arg {
   const props = formatProps('pcie-root-port', [
     ['id', rootPortId(port)],
     ['bus', 'pcie.0'],
     ['chassis', port],
     ['port', hex(0x10 + port - 1)],
-    ['addr', addr],
-    ['multifunction', multifunction],
+    ['addr', placement.addr],
+    ['multifunction', placement.multifunction],
   ]);
   return arg(['-device', props], from, notes);
 }
@@ -104,7 +95,7 @@ export function buildPassthrough(input: BuildInput): Arg[] {
   const cards = placeCards(input);
   const args: Arg[] = [];
   for (const card of cards) {
-    args.push(rootPortArg(input.profile, card.port, card.devices.map((placed) => `passthrough[${placed.index}].host`), [`one root port per card: ${card.card}`]));
+    args.push(rootPortArg(card.port, rootPortAddress(card.port, cards.length), card.devices.map((placed) => `passthrough[${placed.index}].host`), [`one root port per card: ${card.card}`]));
     for (const placed of card.devices) {
       const { device, index } = placed;
       const key = `passthrough[${index}]`;

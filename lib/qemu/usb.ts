@@ -1,11 +1,12 @@
 /**
  * `usb`: host USB devices given to the guest. One qemu-xhci controller on a root port of its own
- * (after the passed-through cards'), and a usb-host device on it for each, matched by vendor and
+ * (numbered after the passed-through cards' ports, in the slot QEMU gives it after the other
+ * devices' so none of theirs moves), and a usb-host device on it for each, matched by vendor and
  * product id or by the host port it is plugged into. A device that is absent when QEMU starts is
  * attached when it appears.
  */
 import { arg, type Arg, type BuildInput } from './arg.js';
-import { controllerPort, rootPortArg, rootPortId } from './pcie.js';
+import { cardCount, rootPortArg, rootPortId } from './pcie.js';
 import { formatProps } from './props.js';
 
 /** `0x046d`: USB ids as lsusb writes them. */
@@ -19,7 +20,7 @@ export function buildUsb({ profile, diagnostics }: BuildInput): Arg[] {
   if (profile.usb.length === 0) return [];
   const count = profile.usb.length;
   if (count > MAX_PORTS) diagnostics.error(`usb[${MAX_PORTS}]`, `qemu-xhci has at most ${MAX_PORTS} ports; ${count} USB devices were asked for`);
-  const port = controllerPort(profile, 'usb');
+  const port = cardCount(profile) + 1;
   // Past its ports QEMU would hang the rest on a hub of its own, a full-speed one.
   const ports = count > DEFAULT_PORTS ? Math.min(count, MAX_PORTS) : undefined;
   const controller = formatProps('qemu-xhci', [
@@ -30,7 +31,7 @@ export function buildUsb({ profile, diagnostics }: BuildInput): Arg[] {
     ['p3', ports],
   ]);
   const args = [
-    rootPortArg(profile, port, ['usb'], ['a root port of its own for the USB controller, after the cards\'']),
+    rootPortArg(port, {}, ['usb'], ['a root port of its own for the USB controller, numbered after the cards\'; in the next free slot, so adding it moves no other device']),
     arg(['-device', controller], ['usb'], ports === undefined ? [] : [`p2=${ports},p3=${ports} ← ${count} devices: qemu-xhci has ${DEFAULT_PORTS} ports unless told, and QEMU would put the rest behind a full-speed hub`]),
   ];
   profile.usb.forEach((device, i) => {

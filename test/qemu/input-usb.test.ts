@@ -49,13 +49,13 @@ const usbArgs = (data: ProfileData) => {
   return { passthrough: buildPassthrough(built), usb: buildUsb(built), errors: built.diagnostics.errors.map(({ key, message }) => `${key}: ${message}`) };
 };
 
-t.test('usb: the controller gets root port 1 without cards, the next slot after eight cards', async (t) => {
+t.test('usb: the controller gets the root port numbered after the cards\', in the slot QEMU gives it; the cards\' ports stay as they were', async (t) => {
   const alone = usbArgs({ usb: [{ bus: 3, port: '2' }] });
-  t.strictSame(valuesOf(alone.usb, '-device'), ['pcie-root-port,id=rp1,bus=pcie.0,chassis=1,port=0x10,addr=0x2', 'qemu-xhci,id=usb,bus=rp1,addr=0x0', 'usb-host,id=usbhost0,bus=usb.0,hostbus=3,hostport=2']);
-  const cards = Array.from({ length: 8 }, (_, i) => ({ host: `${(0x10 + i).toString(16)}:00.0` }));
-  const eight = usbArgs({ passthrough: cards, usb: [{ vendor: '046d', product: 'c52b' }] });
-  t.match(valuesOf(eight.passthrough, '-device')[0], /^pcie-root-port,id=rp1,.*,addr=0x2,multifunction=on$/, 'the cards fill slot 2');
-  t.strictSame(valuesOf(eight.usb, '-device').slice(0, 2), ['pcie-root-port,id=rp9,bus=pcie.0,chassis=9,port=0x18,addr=0x3', 'qemu-xhci,id=usb,bus=rp9,addr=0x0']);
+  t.strictSame(valuesOf(alone.usb, '-device'), ['pcie-root-port,id=rp1,bus=pcie.0,chassis=1,port=0x10', 'qemu-xhci,id=usb,bus=rp1,addr=0x0', 'usb-host,id=usbhost0,bus=usb.0,hostbus=3,hostport=2']);
+  const cards = Array.from({ length: 2 }, (_, i) => ({ host: `${(0x10 + i).toString(16)}:00.0` }));
+  const two = usbArgs({ passthrough: cards, usb: [{ vendor: '046d', product: 'c52b' }] });
+  t.strictSame(valuesOf(two.passthrough, '-device'), valuesOf(usbArgs({ passthrough: cards }).passthrough, '-device'), 'the cards\' ports as without usb');
+  t.strictSame(valuesOf(two.usb, '-device').slice(0, 2), ['pcie-root-port,id=rp3,bus=pcie.0,chassis=3,port=0x12', 'qemu-xhci,id=usb,bus=rp3,addr=0x0']);
   t.strictSame(usbArgs({ passthrough: cards }).usb, [], 'no usb: no controller');
 });
 
