@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import t from 'tap';
-import { detectQemuVersion } from '../lib/apply/probe-qemu.js';
+import { detectQemuVersion, findExecutable } from '../lib/apply/probe-qemu.js';
 import { Sysroot } from '../lib/host/sysroot.js';
 import { buildPlan } from '../lib/plan/plan.js';
 import { load, writeTree } from './fixtures/helpers.js';
@@ -39,7 +39,7 @@ if (hugepagesAvailable(t, 'real huge pages') && !qemuUnavailable(t)) {
         'extraArgs: ["-S"]',
       ].join('\n'),
     );
-    const plan = buildPlan(load(`${dir}/huge.yaml`, dir, process.env), { sysroot: new Sysroot('/'), strict: true, launching: false, probeQemuVersion: (binary) => detectQemuVersion(binary, process.env) });
+    const plan = buildPlan(load(`${dir}/huge.yaml`, dir, process.env), { sysroot: new Sysroot('/'), strict: true, launching: false, probeQemuVersion: (binary) => detectQemuVersion(binary, process.env), findProgram: (name) => findExecutable(name, process.env) });
     t.same(plan.warnings, [], 'the hugetlbfs mount is found');
     t.ok(plan.argv.includes('mem-lock=on'), 'memory is locked');
     const free = readCount('free_hugepages');

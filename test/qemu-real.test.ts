@@ -1,20 +1,29 @@
 // Every golden case (the shipped profiles included), planned for this machine's real
 // qemu-system-x86_64, started with the stand-ins of fixtures/standin.ts, paused (-S) and
 // inspected over QMP. REQUIRE_QEMU=1 (set by .ci/run) turns a missing QEMU into a failure.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { readUefiFirmwares } from '../lib/host/firmware.js';
 import { detectQemuVersion } from '../lib/apply/probe-qemu.js';
 import { Sysroot } from '../lib/host/sysroot.js';
 import { formatProps } from '../lib/qemu/props.js';
 import type { QemuVersion } from '../lib/qemu/version.js';
 import { parseSize } from '../lib/size.js';
+import { pollUntil } from '../lib/apply/poll.js';
 import { FIXTURES, planOn } from './fixtures/helpers.js';
 import { ROM, qemuUnavailable, withQemu } from './fixtures/qemu-run.js';
 import { SHARED_FILE_MODE, options, splitProps, standIn } from './fixtures/standin.js';
+
+/** A real swtpm on `socket` (state in `dir`) for the TPM of the command line, stopped when the test ends. */
+async function startSwtpm(t: Test, dir: string, socket: string): Promise<void> {
+  const swtpm = spawn('swtpm', ['socket', '--tpm2', '--tpmstate', `dir=${dir}`, '--ctrl', `type=unixio,path=${socket}`, '--terminate'], { stdio: 'ignore' });
+  t.teardown(() => void swtpm.kill());
+  const failed = new Promise<never>((_, reject) => swtpm.once('error', reject));
+  await Promise.race([failed, pollUntil(() => (existsSync(socket) ? true : undefined), { what: `swtpm's socket ${socket}`, timeoutMs: 10_000 })]);
+}
 
 if (!qemuUnavailable(t, ROM)) {
   const version = (detectQemuVersion('qemu-system-x86_64', process.env) as { version: QemuVersion }).version;
@@ -40,6 +49,7 @@ if (!qemuUnavailable(t, ROM)) {
       const vcpus = Number(smp.head);
       const memorySize = parseSize(valueOf('-m')!)!;
 
+      if (stand.tpmSocket) await startSwtpm(t, dir, stand.tpmSocket);
       await withQemu(t, stand.argv, stand.qmp, async (qmp) => {
         const cpus = await qmp.execute<{ props: { 'socket-id': number; 'core-id': number; 'thread-id': number } }[]>('query-cpus-fast');
         t.equal(cpus.length, vcpus, `${vcpus} vCPUs`);
@@ -69,6 +79,11 @@ if (!qemuUnavailable(t, ROM)) {
             t.equal(stat.size, size, `QEMU sized ${file}`);
             t.equal(stat.mode & 0o777, SHARED_FILE_MODE, 'and left its mode as made');
           }
+        }
+
+        if (stand.tpmSocket) {
+          const model = /-device (tpm-\w+)/.exec(plan.argv.join(' '))![1];
+          t.match(await qmp.execute('query-tpm'), [{ model, options: { type: 'emulator', data: { chardev: 'chrtpm' } } }], `the guest has a ${model} TPM, backed by the real swtpm`);
         }
 
         const peripherals = (await qmp.execute<{ name: string; type: string }[]>('qom-list', { path: '/machine/peripheral' })).map((entry) => `${entry.name}:${entry.type}`);

@@ -5,6 +5,7 @@ import { restoredText } from '../plan/render-steps.js';
 import type { Action, Owner, Step, StepAction } from '../plan/step.js';
 import { stopService, unloadModules } from './handoff.js';
 import { reloadModule } from '../plan/steps/handoff.js';
+import { startHelper, stopHelper } from './helper-process.js';
 import { describeError, type FileOwner, type HostIo } from './host-io.js';
 import type { Journal, JournalEntry } from './journal.js';
 import type { Logger } from './log.js';
@@ -22,6 +23,8 @@ export interface ApplyContext {
   log: Logger;
   /** Runs a host command, failing with its stderr's last line; only used on the live host. */
   runCommand: (argv: string[]) => Promise<void>;
+  /** The environment helper programs (swtpm) start with; the launcher's own when absent. */
+  env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
 }
 
@@ -59,6 +62,21 @@ const readCount = (context: ApplyContext, path: string) => {
   if (text === '' || !Number.isInteger(count)) throw new ActionError(`${context.sysroot.path(path)} does not hold a page count`);
   return count;
 };
+
+/** Makes the directory and its missing parents, nothing journaled: the last gets `mode` exactly (whatever the umask) and its owner. */
+function makeKeptDir(action: Extract<Action, { kind: 'make-kept-dir' }>, { sysroot, io }: ApplyContext): string[] {
+  const dir = sysroot.path(action.path);
+  if (io.exists(dir)) return [];
+  const chown = action.owner !== undefined && mayChown(sysroot);
+  try {
+    io.mkdir(dir);
+    io.chmod(dir, action.mode);
+    if (chown) io.chown(dir, action.owner!.uid, action.owner!.gid);
+  } catch (error) {
+    throw new ActionError(`making ${dir}: ${describeError(error)}`);
+  }
+  return action.owner && !chown ? [notChowned(sysroot, action.owner, dir)] : [];
+}
 
 /** Does `action` for `step`; returns notes for the step's log line. Journals each change it made. */
 export async function doAction(step: Step, { do: action, undo }: StepAction, context: ApplyContext): Promise<string[]> {
@@ -196,6 +214,11 @@ export async function doAction(step: Step, { do: action, undo }: StepAction, con
     }
     case 'wrap':
       return [];
+    case 'make-kept-dir':
+      return makeKeptDir(action, context);
+    case 'start-helper':
+      if (!sysroot.isLive) return [`logged, not run: ${action.argv.join(' ')} 2> ${action.log} (${notLive(sysroot)})`];
+      return startHelper(action, context, (process) => journal.record(entry({ process })));
     default:
       throw new ActionError(`${action.kind} is not something a step does (it only undoes)`);
   }
@@ -264,6 +287,8 @@ export async function undoAction(action: Action, entry: JournalEntry, context: A
       }
       return refused.length > 0 ? [`the kernel refused ${refused.join(', ')}`] : [];
     }
+    case 'stop-helper':
+      return stopHelper(action, entry.process, context);
     default:
       throw new ActionError(`${action.kind} cannot undo anything`);
   }

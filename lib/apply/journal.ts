@@ -25,6 +25,8 @@ export interface JournalEntry {
   irqs?: Record<string, string>;
   /** The owner and mode a `chown` changed (its `path` is the file's). */
   owner?: FileOwner;
+  /** The process a `start-helper` started, for its `stop-helper` (here or in a later teardown). */
+  process?: ProcessRef;
 }
 
 export interface JournalState {

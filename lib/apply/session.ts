@@ -31,6 +31,7 @@ export const contextOf = (options: SessionOptions, journal: Journal, signal?: Ab
   journal,
   log: options.log,
   runCommand: commandRunner(options.env),
+  env: options.env,
   ...(signal ? { signal } : {}),
 });
 

@@ -1,6 +1,6 @@
 /** `doctor <profile>`: pass/warn/fail for everything a profile's passthrough needs from this host. */
 import { probeDeviceProperties } from '../apply/probe-device-props.js';
-import { detectQemuVersion } from '../apply/probe-qemu.js';
+import { detectQemuVersion, findExecutable } from '../apply/probe-qemu.js';
 import { UsageError } from '../errors.js';
 import { buildBootConfig } from '../inspect/boot-config.js';
 import { renderDoctorJson, renderDoctorText, runDoctor } from '../inspect/doctor.js';
@@ -17,7 +17,7 @@ export const DOCTOR_USAGE = `Usage: doctor <profile> [--boot-config] [--json] [-
 Checks what the profile's passthrough needs from this host, before anything is changed:
 virtualization and /dev/kvm, the IOMMU and interrupt remapping, the kernel command line, vfio
 modules, each device (present, IOMMU group, driver, processes using it, ROM file), huge pages,
-the memlock limit, QEMU and the vfio-pci properties the profile uses, OVMF, and the pinned
+the memlock limit, QEMU and the vfio-pci properties the profile uses, OVMF, swtpm (tpm), and the pinned
 CPUs. Each line is pass, WARN or FAIL; a FAIL says how to fix it. Runs only QEMU's own
 --version and -device vfio-pci,help (both cached).
 <profile> is a name or a path ending in .yaml, as boot-vm takes it.
@@ -53,6 +53,7 @@ export function doctor(options: DoctorCliOptions, cwd: string, env: NodeJS.Proce
     sysroot,
     probeQemuVersion: (binary) => detectQemuVersion(binary, env),
     probeDeviceProperties: (binary, device) => probeDeviceProperties(binary, device, env),
+    findProgram: (name) => findExecutable(name, env),
     ...(qemuVersion ? { qemuVersion } : {}),
   });
   const failed = checks.some((item) => item.status === 'fail');

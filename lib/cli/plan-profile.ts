@@ -1,5 +1,5 @@
 /** The planning every CLI that takes a profile does: load it, read the host, choose the QEMU version. */
-import { detectQemuVersion } from '../apply/probe-qemu.js';
+import { detectQemuVersion, findExecutable } from '../apply/probe-qemu.js';
 import { formatProblem, UsageError } from '../errors.js';
 import { Sysroot } from '../host/sysroot.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
@@ -39,6 +39,7 @@ export function planProfile(args: PlanArgs, cwd: string, env: NodeJS.ProcessEnv)
     strict: args.strict,
     launching: args.launching,
     probeQemuVersion: (binary) => detectQemuVersion(binary, env),
+    findProgram: (name) => findExecutable(name, env),
     ...(qemuVersion ? { qemuVersion } : {}),
     ...(args.qemuBinary ? { qemuBinary: args.qemuBinary } : {}),
     ...(args.resetNvram ? { resetNvram: true } : {}),

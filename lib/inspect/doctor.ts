@@ -22,6 +22,7 @@ import { buildPlan, type Plan } from '../plan/plan.js';
 import { describeRtStall, rtThrottling } from '../plan/rt-throttling.js';
 import { RT_RUNTIME_SYSCTL } from '../host/rt-throttling.js';
 import type { QemuProbe } from '../plan/qemu-version.js';
+import { missingTpmPrograms, TPM_PROGRAMS, type ProgramFinder } from '../plan/steps/tpm.js';
 import type { LoadedProfile } from '../profile/load.js';
 import type { Profile } from '../profile/schema.js';
 import { formatQemuVersion, NEWEST_KNOWN_QEMU, parseQemuVersion, type QemuVersion } from '../qemu/version.js';
@@ -51,6 +52,8 @@ export interface DoctorOptions {
   sysroot: Sysroot;
   probeQemuVersion: QemuProbe;
   probeDeviceProperties: DevicePropertiesProbe;
+  /** Finds swtpm and swtpm_setup on PATH. */
+  findProgram: ProgramFinder;
   qemuVersion?: QemuVersion;
 }
 
@@ -286,13 +289,21 @@ function checkScheduler(sysroot: Sysroot, profile: Profile): Check[] {
   ];
 }
 
+/** swtpm and swtpm_setup, which a profile with `tpm` runs beside QEMU. */
+function checkTpm(profile: Profile, findProgram: ProgramFinder): Check[] {
+  if (profile.tpm === false) return [];
+  const missing = missingTpmPrograms(findProgram);
+  if (missing !== undefined) return [check('fail', 'swtpm', missing, `apt install ${TPM_PROGRAMS.map((item) => item.package).join(' ')} (or put them on PATH)`)];
+  return [check('pass', 'swtpm', TPM_PROGRAMS.map(({ program }) => findProgram(program)).join(' and '))];
+}
+
 /** Runs every check for a profile on the host. */
 export function runDoctor(loaded: LoadedProfile, options: DoctorOptions): Check[] {
   const { sysroot } = options;
   const checks: Check[] = [...checkVirtualization(sysroot), ...checkIommu(sysroot)];
   let plan: Plan | undefined;
   try {
-    plan = buildPlan(loaded, { sysroot, strict: false, launching: false, probeQemuVersion: options.probeQemuVersion, ...(options.qemuVersion ? { qemuVersion: options.qemuVersion } : {}) });
+    plan = buildPlan(loaded, { sysroot, strict: false, launching: false, probeQemuVersion: options.probeQemuVersion, findProgram: options.findProgram, ...(options.qemuVersion ? { qemuVersion: options.qemuVersion } : {}) });
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
     for (const problem of error.problems) checks.push(check('fail', 'profile', formatProblem(problem), 'fix the profile (boot-vm <vm> --dry-run shows the same)'));
@@ -303,7 +314,7 @@ export function runDoctor(loaded: LoadedProfile, options: DoctorOptions): Check[
   checks.push(...checkVfioModules(sysroot, profile));
   profile.passthrough.forEach((_, i) => checks.push(...checkDevice(sysroot, profile, i)));
   checks.push(...checkHandoff(sysroot, profile));
-  checks.push(...checkHugepages(sysroot, profile), ...checkMemlock(sysroot, profile), ...checkQemu(profile, options, plan), ...checkFirmware(loaded, profile, sysroot, plan), ...checkPinning(readTopology(), profile), ...checkScheduler(sysroot, profile));
+  checks.push(...checkHugepages(sysroot, profile), ...checkMemlock(sysroot, profile), ...checkQemu(profile, options, plan), ...checkTpm(profile, options.findProgram), ...checkFirmware(loaded, profile, sysroot, plan), ...checkPinning(readTopology(), profile), ...checkScheduler(sysroot, profile));
   return checks;
 }
 

@@ -22,6 +22,7 @@ import { chooseQemuVersion, type QemuProbe } from './qemu-version.js';
 import type { Step } from './step.js';
 import { buildSteps } from './steps/index.js';
 import { resolveRunAs } from './steps/run-as.js';
+import { checkTpmPrograms, type ProgramFinder } from './steps/tpm.js';
 
 export interface Plan {
   /** The VM's name (the profile's file name). */
@@ -65,6 +66,8 @@ export interface PlanOptions {
   qemuBinary?: string;
   /** Asks the binary its version when neither `qemuVersion` nor the profile gives one. */
   probeQemuVersion: QemuProbe;
+  /** Finds the helper programs a profile needs (swtpm) on PATH, as the QEMU binary is found. */
+  findProgram: ProgramFinder;
   /** `--reset-nvram`: make the UEFI variable store again from its template. */
   resetNvram?: boolean;
 }
@@ -89,6 +92,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
   if (memoryPath?.warning && !profile.host.hugepages) diagnostics.warn(profile.memory.path ? 'memory.path' : 'memory.hugepages', memoryPath.warning);
   const firmware = resolveFirmware(loaded.name, profile, version, sysroot, report, diagnostics);
   const runAs = resolveRunAs(profile, sysroot, report);
+  checkTpmPrograms(profile, options.findProgram, options.launching, diagnostics);
   const steps = buildSteps({
     name: loaded.name,
     profile,

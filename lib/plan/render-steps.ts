@@ -70,6 +70,14 @@ function renderAction(action: Action, sysroot: Sysroot, was: Map<string, string 
       ].join('\n');
     case 'restore-irq-affinity':
       return `# put back each IRQ's smp_affinity_list`;
+    case 'make-kept-dir': {
+      const owner = action.owner ? ` -o ${shellQuote(action.owner.user)} -g ${action.owner.gid}` : '';
+      return `install -d -m ${action.mode.toString(8).padStart(4, '0')}${owner} ${shellQuote(at(action.path))}`;
+    }
+    case 'start-helper':
+      return `${action.argv.map(shellQuote).join(' ')} 2> ${shellQuote(at(action.log))} &  # then wait up to ${action.timeoutMs / 1000}s for ${at(action.socket)}`;
+    case 'stop-helper':
+      return `kill <${action.name} pid>  # then wait for it to exit; SIGKILL after ${action.timeoutMs / 1000}s`;
     case 'pin-threads':
       return renderPinning(action);
     case 'start-guest':

@@ -62,7 +62,17 @@ export type Action =
    */
   | { kind: 'pin-threads'; threads: ThreadKind; cpus: number[]; scheduler?: ThreadScheduler }
   /** Reads every thread's CPUs and policy back from /proc; any mismatch fails the launch; then QMP `cont`. */
-  | { kind: 'start-guest' };
+  | { kind: 'start-guest' }
+  /** Makes a directory to keep (swtpm's state), its missing parents too, the last with `mode` and `owner`. Kept: nothing undoes it. */
+  | { kind: 'make-kept-dir'; path: string; mode: number; owner?: Owner }
+  /**
+   * Starts a program QEMU connects to (swtpm) in the background, in a process group of its own, its
+   * stderr to `log`; journals its process and waits up to `timeoutMs` for it to make `socket`. On a
+   * sysroot other than `/` it is logged, not run, as commands are.
+   */
+  | { kind: 'start-helper'; name: string; argv: string[]; socket: string; log: string; timeoutMs: number }
+  /** Stops the process its `start-helper` journaled: SIGTERM, then SIGKILL after `timeoutMs`; one that has exited already is fine. */
+  | { kind: 'stop-helper'; name: string; timeoutMs: number };
 
 export type ThreadKind = 'emulator' | 'iothreads' | 'vcpus';
 

@@ -302,7 +302,8 @@ const tpm = v.union(
   [
     v.pipe(
       bool(),
-      v.transform((on) => (on ? {} : false)),
+      // Typed as the mapping's output, so that `tpm: true` reads as a TPM with every default.
+      v.transform((on): false | { stateDir?: string; model?: 'tpm-crb' | 'tpm-tis' } => (on ? {} : false)),
     ),
     mapping({
       stateDir: v.optional(path()),

@@ -22,6 +22,7 @@ import { buildStartPaused, buildWrappers } from './pinning.js';
 import { buildPower } from './power.js';
 import { buildRunAs } from './run-as.js';
 import { buildSharedMemory } from './shared-memory.js';
+import { buildTpm } from './tpm.js';
 import { buildUsb } from './usb.js';
 
 export interface Command {
@@ -54,6 +55,7 @@ export function buildCommand(input: BuildInput, binaryNote: string): Command {
     // Last of the PCI devices, like shared memory: adding USB leaves every other guest address as it was.
     ...buildUsb(input),
     ...buildInputDevices(input),
+    ...buildTpm(input),
     ...buildDisplay(input),
     ...buildControl(input),
     ...buildRunAs(input),

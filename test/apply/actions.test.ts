@@ -1,7 +1,8 @@
 // doAction and undoAction for every action kind, on a temporary tree (a fake sysroot) and, where the
 // live host behaves differently, on the live sysroot `/` with an in-memory HostIo that never touches
 // the real /sys or /proc. Journaling order (old values journaled once the write succeeded), unchanged
-// writes skipped and not journaled, restores once per teardown, huge page read-back and IRQ affinity restores.
+// writes skipped and not journaled, restores once per teardown, huge page read-back and IRQ affinity restores;
+// helper programs (swtpm, played by sh) started, journaled and stopped for real, in a temporary tree.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,9 @@ import { ActionError, doAction, undoAction, type ApplyContext } from '../../lib/
 import { nodeHostIo, type HostIo } from '../../lib/apply/host-io.js';
 import { Journal, type JournalEntry, type JournalState } from '../../lib/apply/journal.js';
 import { createLogger } from '../../lib/apply/log.js';
-import { WaitTimeout } from '../../lib/apply/poll.js';
+import { applySteps, undoEntries } from '../../lib/apply/apply-steps.js';
+import { pollUntil, WaitTimeout } from '../../lib/apply/poll.js';
+import { isAlive } from '../../lib/apply/processes.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
 import type { Action, Owner, Step, StepAction } from '../../lib/plan/step.js';
 import { rejection, tree } from '../fixtures/trees.js';
@@ -528,7 +531,7 @@ t.test('wrap does nothing on the host', async (t) => {
 
 t.test('undo-only actions are not something a step does', async (t) => {
   const h = harness(t, {});
-  for (const action of [{ kind: 'restore', path: '/x' }, { kind: 'rmdir', path: '/x' }, { kind: 'remove-dir', path: '/x' }, { kind: 'restore-owner', path: '/x' }, { kind: 'release-hugepages', path: '/x' }, { kind: 'restore-irq-affinity' }, { kind: 'remove-file', path: '/x' }] as Action[]) {
+  for (const action of [{ kind: 'restore', path: '/x' }, { kind: 'rmdir', path: '/x' }, { kind: 'remove-dir', path: '/x' }, { kind: 'restore-owner', path: '/x' }, { kind: 'release-hugepages', path: '/x' }, { kind: 'restore-irq-affinity' }, { kind: 'remove-file', path: '/x' }, { kind: 'stop-helper', name: 'swtpm', timeoutMs: 1 }] as Action[]) {
     const error = await rejection(doAction(stepOf(), { do: action, undo: [] }, h.context));
     t.type(error, ActionError);
     t.equal(error.message, `${action.kind} is not something a step does (it only undoes)`);
@@ -655,7 +658,7 @@ t.test('restore-irq-affinity reports what the kernel refused and goes on', async
 
 t.test('do-only actions cannot undo anything', async (t) => {
   const h = harness(t, {});
-  for (const action of [{ kind: 'set', path: '/x', value: '1' }, { kind: 'mkdir', path: '/x' }, { kind: 'wrap', argv: [] }, { kind: 'copy-file', from: '/a', to: '/b', mode: 0o600 }, { kind: 'chown', path: '/x', owner: NOBODY }, { kind: 'set-owner', path: '/x', mode: 0o600 }, { kind: 'create-file', path: '/x', mode: 0o600 }, { kind: 'wait-char-device', path: '/x', timeoutMs: 1 }] as Action[]) {
+  for (const action of [{ kind: 'set', path: '/x', value: '1' }, { kind: 'mkdir', path: '/x' }, { kind: 'wrap', argv: [] }, { kind: 'copy-file', from: '/a', to: '/b', mode: 0o600 }, { kind: 'chown', path: '/x', owner: NOBODY }, { kind: 'set-owner', path: '/x', mode: 0o600 }, { kind: 'create-file', path: '/x', mode: 0o600 }, { kind: 'wait-char-device', path: '/x', timeoutMs: 1 }, { kind: 'make-kept-dir', path: '/x', mode: 0o700 }, { kind: 'start-helper', name: 'swtpm', argv: ['swtpm'], socket: '/x', log: '/y', timeoutMs: 1 }] as Action[]) {
     const error = await rejection(undoAction(action, entryOf(), h.context, new Map(), new Set()));
     t.type(error, ActionError);
     t.equal(error.message, `${action.kind} cannot undo anything`);
@@ -725,4 +728,83 @@ t.test('unload-modules refused while used, naming the modules, the count and the
   const error = await rejection(doAction(stepOf([action]), action, h.context));
   t.equal(error.message, 'refusing to unload amdgpu while still in use: amdgpu is used by module amdxcp; amdgpu has 2 users besides modules (refcnt 3); kwin_wayland (pid 2101) has /dev/dri/card1 open; stop what uses it (add its service to host.stopServices)', "card0 is another GPU's: not named");
   t.strictSame(h.journal.state.entries, []);
+});
+
+// Helper programs (swtpm) on the live host: paths in the harness's temporary tree, stand-ins run by sh.
+const helperOf = (h: Harness, script: string, timeoutMs = 10_000): StepAction => ({
+  do: { kind: 'start-helper', name: 'swtpm', argv: ['sh', '-c', script], socket: h.at('run/swtpm.sock'), log: h.at('state/swtpm.log'), timeoutMs },
+  undo: [{ kind: 'stop-helper', name: 'swtpm', timeoutMs }],
+});
+const liveHarness = (t: Test) => harness(t, { 'run/.keep': '', 'state/.keep': '' }, { io: nodeHostIo, live: true });
+
+t.test('make-kept-dir makes the directory and its parents, the last with the mode exactly, and journals nothing: it is kept', async (t) => {
+  const h = harness(t, { 'var/lib/.keep': '' });
+  const make: StepAction = { do: { kind: 'make-kept-dir', path: '/var/lib/boot-vm/tpm/vm', mode: 0o700 }, undo: [] };
+  t.strictSame(await doAction(stepOf([make]), make, h.context), []);
+  t.equal(statSync(h.at('var/lib/boot-vm/tpm/vm')).mode & 0o7777, 0o700, 'whatever the umask');
+  t.strictSame(h.journal.state.entries, [], 'nothing for a teardown to remove');
+  writeFileSync(h.at('var/lib/boot-vm/tpm/vm/tpm2-00.permall'), 'the guest TPM');
+  chmodSync(h.at('var/lib/boot-vm/tpm/vm'), 0o750);
+  t.strictSame(await doAction(stepOf([make]), make, h.context), []);
+  t.equal(statSync(h.at('var/lib/boot-vm/tpm/vm')).mode & 0o7777, 0o750, 'an existing one is left as it is');
+});
+
+t.test('start-helper on a fake sysroot is logged, not run, and journals nothing', async (t) => {
+  const h = harness(t, {});
+  const start: StepAction = { do: { kind: 'start-helper', name: 'swtpm', argv: ['swtpm', 'socket', '--tpm2'], socket: '/run/boot-vm/vm/swtpm.sock', log: '/var/lib/boot-vm/tpm/vm/swtpm.log', timeoutMs: 10_000 }, undo: [{ kind: 'stop-helper', name: 'swtpm', timeoutMs: 10_000 }] };
+  t.strictSame(await doAction(stepOf([start]), start, h.context), [`logged, not run: swtpm socket --tpm2 2> /var/lib/boot-vm/tpm/vm/swtpm.log (${h.root} is not the live host)`]);
+  t.strictSame(h.journal.state.entries, []);
+});
+
+t.test('start-helper on the live host journals the process, waits for its socket; stop-helper stops it with SIGTERM', async (t) => {
+  const h = liveHarness(t);
+  // A socket left by an earlier helper is removed first: the wait is for this one's.
+  writeFileSync(h.at('run/swtpm.sock'), '');
+  const start = helperOf(h, `echo started >&2; while [ ! -e ${h.at('run/go')} ]; do sleep 0.01; done; touch ${h.at('run/swtpm.sock')}; exec sleep 30`);
+  const started = doAction(stepOf([start]), start, h.context);
+  await pollUntil(() => (h.journal.state.entries.length > 0 ? true : undefined), { what: 'the helper to be journaled', timeoutMs: 5000 });
+  t.notOk(nodeHostIo.exists(h.at('run/swtpm.sock')), 'the stale socket is gone before the helper makes its own');
+  writeFileSync(h.at('run/go'), '');
+  const notes = await started;
+  const [entry] = h.onDisk().entries;
+  t.strictSame(notes, [`pid ${entry!.process!.pid}`]);
+  t.ok(isAlive(entry!.process), 'the journaled process is the running helper');
+  t.equal(h.text('state/swtpm.log'), 'started\n', 'its stderr went to the log');
+  t.strictSame(await undoAction(start.undo[0]!, entry!, h.context, new Map(), new Set()), [`swtpm (pid ${entry!.process!.pid}) stopped`]);
+  t.notOk(isAlive(entry!.process));
+  t.strictSame(await undoAction(start.undo[0]!, entry!, h.context, new Map(), new Set()), ['swtpm had exited'], 'stopping it again is fine');
+});
+
+t.test('a helper that exits before making its socket fails the step with its own last line; the rollback undoes the step', async (t) => {
+  const h = liveHarness(t);
+  const run: StepAction = { do: { kind: 'mkdir', path: h.at('run/vm') }, undo: [{ kind: 'remove-dir', path: h.at('run/vm') }] };
+  const start = helperOf(h, 'echo "swtpm: Could not open UnixIO socket: Permission denied" >&2; exit 1');
+  const step = stepOf([run, start]);
+  const failure = await rejection(applySteps([step], h.context));
+  t.equal(failure.message, `step 3 (a test step) failed: swtpm exited (status 1) before it made its socket ${h.at('run/swtpm.sock')}: swtpm: Could not open UnixIO socket: Permission denied`);
+  t.equal(h.journal.state.entries.length, 2, 'the directory and the process were journaled');
+  t.strictSame(await undoEntries(h.context), { failures: [] });
+  t.notOk(nodeHostIo.exists(h.at('run/vm')), 'the directory made for it is gone');
+  t.match(h.lines.at(-1), /undo test-step: undone \(swtpm had exited\)$/);
+});
+
+t.test('a helper that cannot be started, or makes no socket in time, fails naming what was waited for', async (t) => {
+  const h = liveHarness(t);
+  const missing: StepAction = { do: { ...(helperOf(h, '').do as Extract<Action, { kind: 'start-helper' }>), argv: [h.at('no-swtpm')] }, undo: [] };
+  t.equal((await rejection(doAction(stepOf([missing]), missing, h.context))).message, `cannot start ${h.at('no-swtpm')}: no such file (ENOENT)`);
+  t.strictSame(h.journal.state.entries, [], 'nothing started, nothing journaled');
+  const slow = helperOf(h, 'echo "swtpm: still thinking" >&2; exec sleep 30', 300);
+  const error = await rejection(doAction(stepOf([slow]), slow, h.context));
+  const [entry] = h.onDisk().entries;
+  t.match(error.message, new RegExp(`^waited 0\\.\\ds for swtpm's socket ${h.at('run/swtpm.sock')} \\(swtpm is pid ${entry!.process!.pid}\\); swtpm said: swtpm: still thinking$`));
+  t.strictSame(await undoAction(slow.undo[0]!, entry!, h.context, new Map(), new Set()), [`swtpm (pid ${entry!.process!.pid}) stopped`]);
+});
+
+t.test('stop-helper kills a helper that ignores SIGTERM once its time is up', async (t) => {
+  const h = liveHarness(t);
+  const stubborn = helperOf(h, `trap "" TERM; touch ${h.at('run/swtpm.sock')}; while :; do sleep 0.05; done`, 300);
+  await doAction(stepOf([stubborn]), stubborn, h.context);
+  const [entry] = h.onDisk().entries;
+  t.strictSame(await undoAction(stubborn.undo[0]!, entry!, h.context, new Map(), new Set()), [`swtpm (pid ${entry!.process!.pid}) did not exit within 0.3s of SIGTERM: killed`]);
+  t.notOk(isAlive(entry!.process));
 });

@@ -2,11 +2,12 @@
 // exact files each launch changes while the VM runs, the tree byte-identical after teardown, every
 // step failing in turn (rolled back, named), a SIGKILLed launcher cleaned up by teardown.mjs,
 // prepare-host's journal kept by a launch, and a second launch refused; the UEFI variable store
-// made once and kept, host.runAs's files given to that user for the run only, and the shared memory
-// file and kvmfr device given to the desktop user for the run (a missing device failing the launch).
+// made once and kept, the TPM's state directory too, host.runAs's files given to that user for the run
+// only, and the shared memory file and kvmfr device given to the desktop user for the run (a missing
+// device failing the launch).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import t, { type Test } from 'tap';
 import { changes, copyHost, FAKE_QEMU, fileExists, snapshot, start, waitFor, waitForLine, alive } from '../fixtures/launch.js';
 import { FIXTURES, planOn, REPO, writeTree } from '../fixtures/helpers.js';
@@ -137,6 +138,22 @@ t.test('NVRAM: the first launch makes the variable store from the template, a se
   t.equal(statSync(vars).mode & 0o777, 0o600);
   const dryRun = renderSteps(planOn(profile, 'lab', { sysroot: new Sysroot(root), resetNvram: true }).steps, root);
   t.ok(dryRun.includes(`install -D -m 0600 ${join(root, TEMPLATE)} ${vars}`), 'the dry-run shows it');
+});
+
+t.test('tpm on a fake host: the state directory is made under the sysroot and kept; swtpm_setup and swtpm are logged, not run', async (t) => {
+  const root = copyHost(t, 'lab');
+  const profile = join(writeTree({ 'tpm.yaml': 'memory: { size: 1G }\ntpm: true\n' }), 'tpm.yaml');
+  // Stand-ins that would leave a mark if run: PATH finds them (and node, for the fake QEMU), the launch must not run them.
+  const bin = writeTree({ swtpm: `#!/bin/sh\ntouch ${root}.ran\n`, swtpm_setup: `#!/bin/sh\ntouch ${root}.ran\n` });
+  for (const name of ['swtpm', 'swtpm_setup']) chmodSync(join(bin, name), 0o755);
+  const before = snapshot(root);
+  const result = await launch(profile, root, [], { FAKE_QEMU_EXIT: '0', PATH: `${bin}:${dirname(process.execPath)}` }).launcher.done;
+  t.equal(result.status, 0, result.stderr);
+  t.match(result.stderr, /^boot-vm: \[\d+\/\d+\] launch: manufacture the guest's TPM 2\.0 in \/var\/lib\/boot-vm\/tpm\/tpm \(made, mode 0700\): endorsement keys created, NVRAM locked: done \(logged, not run: swtpm_setup --tpm2 --tpm-state \/var\/lib\/boot-vm\/tpm\/tpm --createek --lock-nvram --not-overwrite \(.* is not the live host\)\)$/m);
+  t.match(result.stderr, /^boot-vm: \[\d+\/\d+\] launch: start swtpm for the guest's TPM, its socket \/run\/boot-vm\/tpm\/swtpm\.sock: done \(logged, not run: swtpm socket --tpm2 .* --terminate 2> \/var\/lib\/boot-vm\/tpm\/tpm\/swtpm\.log \(.* is not the live host\)\)$/m);
+  t.notOk(fileExists(`${root}.ran`), 'neither program ran');
+  t.strictSame(changes(before, snapshot(root)), ['+/var/lib/boot-vm/tpm/tpm: dir', '+/var/lib/boot-vm/tpm: dir', '+/var/lib/boot-vm: dir', '+/var/lib: dir', '+/var: dir'].sort(), "kept: the TPM's directory; /run/boot-vm/tpm is gone with the run");
+  t.equal(statSync(join(root, 'var/lib/boot-vm/tpm/tpm')).mode & 0o7777, 0o700);
 });
 
 t.test('host.runAs: QEMU\'s user gets the VFIO node, hugetlbfs, the variable store and its own /run directory while it runs; all given back after', { skip: process.getuid?.() !== 0 && 'only root gives files away' }, async (t) => {

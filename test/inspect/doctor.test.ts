@@ -1,6 +1,7 @@
-import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { findExecutable } from '../../lib/apply/probe-qemu.js';
 import { renderDoctorJson, renderDoctorText, runDoctor, type Check, type DoctorOptions } from '../../lib/inspect/doctor.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
 import { host, hostRoot, load, REPO } from '../fixtures/helpers.js';
@@ -110,6 +111,18 @@ t.test('QEMU: missing, another version than planned, a property it lacks', async
   t.match(find(old, 'QEMU vfio-pci')[0], { status: 'fail', detail: 'does not know x-pci-sub-device-id, x-pci-sub-vendor-id, x-vga' });
   const broken = doctor('profiles/mediapc.yaml', host('z77-i5-2500'), { probeDeviceProperties: () => ({ problem: 'vfio-pci is not a valid device' }) });
   t.match(find(broken, 'QEMU vfio-pci')[0], { status: 'fail', detail: 'vfio-pci is not a valid device' });
+});
+
+t.test('swtpm: looked up on PATH for a profile with tpm; missing fails naming the Debian packages', async (t) => {
+  const file = profileFile(t, 'qemu: { version: "7.2" }\nmemory: { size: 1G }\ntpm: true\n');
+  const bin = tree(t, { swtpm: '#!/bin/sh\n', swtpm_setup: '#!/bin/sh\n' });
+  for (const name of ['swtpm', 'swtpm_setup']) chmodSync(join(bin, name), 0o755);
+  const onPath = (PATH: string) => (name: string) => findExecutable(name, { PATH });
+  t.match(find(doctor(file, host('lab'), { findProgram: onPath('/nonexistent') }), 'swtpm'), [
+    { status: 'fail', detail: 'swtpm and swtpm_setup are not on PATH; install them (Debian: apt install swtpm swtpm-tools)', fix: 'apt install swtpm swtpm-tools (or put them on PATH)' },
+  ]);
+  t.match(find(doctor(file, host('lab'), { findProgram: onPath(bin) }), 'swtpm'), [{ status: 'pass', detail: `${bin}/swtpm and ${bin}/swtpm_setup` }]);
+  t.strictSame(find(doctor('profiles/mediapc.yaml', host('z77-i5-2500'), { findProgram: onPath('/nonexistent') }), 'swtpm'), [], 'no tpm, no check');
 });
 
 t.test('OVMF files that are not there fail', async (t) => {

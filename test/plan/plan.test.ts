@@ -3,13 +3,13 @@ import { InputError } from '../../lib/errors.js';
 import { buildPlan, type PlanOptions } from '../../lib/plan/plan.js';
 import { loadProfile } from '../../lib/profile/load.js';
 import { NEWEST_KNOWN_QEMU, formatQemuVersion } from '../../lib/qemu/version.js';
-import { host, noQemu } from '../fixtures/helpers.js';
+import { everyProgram, host, noQemu } from '../fixtures/helpers.js';
 import { tree } from '../fixtures/trees.js';
 
 const NOTHING_ON_PATH = { PATH: '', HOME: '/nonexistent' };
 
 function plan(dir: string, name: string, options: Partial<PlanOptions> = {}) {
-  return buildPlan(loadProfile(name, { cwd: dir, env: NOTHING_ON_PATH }), { sysroot: host('lab'), strict: true, launching: false, probeQemuVersion: noQemu, qemuVersion: { major: 7, minor: 2 }, ...options });
+  return buildPlan(loadProfile(name, { cwd: dir, env: NOTHING_ON_PATH }), { sysroot: host('lab'), strict: true, launching: false, probeQemuVersion: noQemu, findProgram: everyProgram, qemuVersion: { major: 7, minor: 2 }, ...options });
 }
 
 function thrown(body: () => unknown): unknown {
@@ -89,7 +89,7 @@ t.test('warnings are returned with the plan, sorted by position', async (t) => {
 
 t.test('a missing hugetlbfs mount is a step, or a warning about memory.hugepages when host.hugepages is off', async (t) => {
   const planned = (text: string) =>
-    buildPlan(loadProfile('vm.yaml', { cwd: tree(t, { 'vm.yaml': text }), env: NOTHING_ON_PATH }), { sysroot: host('z77-i5-2500'), strict: true, launching: false, probeQemuVersion: noQemu, qemuVersion: { major: 7, minor: 2 } });
+    buildPlan(loadProfile('vm.yaml', { cwd: tree(t, { 'vm.yaml': text }), env: NOTHING_ON_PATH }), { sysroot: host('z77-i5-2500'), strict: true, launching: false, probeQemuVersion: noQemu, findProgram: everyProgram, qemuVersion: { major: 7, minor: 2 } });
   const mounting = planned('memory: { size: 2G, hugepages: 1G }\n');
   t.strictSame(mounting.warnings, []);
   t.strictSame(mounting.steps.find((step) => step.id.startsWith('mount-hugetlbfs'))?.actions.map((action) => action.do), [
@@ -98,7 +98,7 @@ t.test('a missing hugetlbfs mount is a step, or a warning about memory.hugepages
   ]);
   const dir = tree(t, { 'vm.yaml': 'memory: { size: 2G, hugepages: 1G }\nhost: { hugepages: false }\n' });
   t.strictSame(
-    buildPlan(loadProfile('vm.yaml', { cwd: dir, env: NOTHING_ON_PATH }), { sysroot: host('z77-i5-2500'), strict: true, launching: false, probeQemuVersion: noQemu, qemuVersion: { major: 7, minor: 2 } }).warnings,
+    buildPlan(loadProfile('vm.yaml', { cwd: dir, env: NOTHING_ON_PATH }), { sysroot: host('z77-i5-2500'), strict: true, launching: false, probeQemuVersion: noQemu, findProgram: everyProgram, qemuVersion: { major: 7, minor: 2 } }).warnings,
     [{ file: 'vm.yaml', line: 1, column: 32, key: 'memory.hugepages', message: 'no hugetlbfs with pagesize=1G is mounted; QEMU needs one at /dev/hugepages1G (mount -t hugetlbfs -o pagesize=1G hugetlbfs /dev/hugepages1G)' }],
   );
 });
@@ -127,7 +127,7 @@ t.test('--qemu-binary replaces qemu.binary, in the argv and for detection', asyn
     asked.push(binary);
     return { version: { major: 9, minor: 2 }, path: binary };
   };
-  const result = buildPlan(loadProfile('vm.yaml', { cwd: dir, env: NOTHING_ON_PATH }), { sysroot: host('lab'), strict: true, launching: true, probeQemuVersion, qemuBinary: '/opt/qemu-9' });
+  const result = buildPlan(loadProfile('vm.yaml', { cwd: dir, env: NOTHING_ON_PATH }), { sysroot: host('lab'), strict: true, launching: true, probeQemuVersion, findProgram: everyProgram, qemuBinary: '/opt/qemu-9' });
   t.equal(result.argv[0], '/opt/qemu-9');
   t.strictSame(asked, ['/opt/qemu-9'], 'the replacement is the binary asked');
   t.equal(result.qemuVersion, '9.2');

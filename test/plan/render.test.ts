@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { detectQemuVersion } from '../../lib/apply/probe-qemu.js';
+import { detectQemuVersion, findExecutable } from '../../lib/apply/probe-qemu.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
 import { buildPlan } from '../../lib/plan/plan.js';
 import { renderCommand, renderExplain, renderJson, renderShell } from '../../lib/plan/render.js';
@@ -79,7 +79,7 @@ t.test('real QEMU started from the printed shell line sees the exact paths', asy
       'extraArgs: ["-S"]',
     ].join('\n'),
   );
-  const plan = buildPlan(load(`${dir}/odd.yaml`, dir, process.env), { sysroot: new Sysroot('/'), strict: false, launching: false, probeQemuVersion: (binary) => detectQemuVersion(binary, process.env) });
+  const plan = buildPlan(load(`${dir}/odd.yaml`, dir, process.env), { sysroot: new Sysroot('/'), strict: false, launching: false, probeQemuVersion: (binary) => detectQemuVersion(binary, process.env), findProgram: (name) => findExecutable(name, process.env) });
   t.same(plan.warnings, [], 'nothing is missing on this host');
   t.strictSame(plan.steps, [], 'a TCG guest without pinning or devices needs no host step here');
   const shell = spawn('sh', ['-c', renderShell(plan)], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -10,7 +10,7 @@ import { buildPassthrough } from '../../lib/qemu/pcie.js';
 import { buildUsb } from '../../lib/qemu/usb.js';
 import { writeInputDevices, writeUsbDevices } from '../fixtures/desktop-devices.mjs';
 import { buildInput, valuesOf, type ProfileData } from '../fixtures/build-input.js';
-import { NO_QEMU_ENV, noQemu } from '../fixtures/helpers.js';
+import { NO_QEMU_ENV, everyProgram, noQemu } from '../fixtures/helpers.js';
 import { tree } from '../fixtures/trees.js';
 
 const KBD = '/dev/input/by-id/usb-Logitech_USB_Receiver-event-kbd';
@@ -79,7 +79,7 @@ function desktop(t: Test, profile: string, extra: { unplugged?: boolean; twoRece
     { sysfs: '1-1.4', bus: 1, port: '1.4', address: 5, vendor: '046d', product: 'c52b', productName: 'USB Receiver', manufacturer: 'Logitech' },
     ...(extra.twoReceivers ? [{ sysfs: '3-2', bus: 3, port: '2', address: 7, vendor: '046d', product: 'c52b' }] : []),
   ]);
-  const plan = (strict: boolean) => buildPlan(loadProfile('vm.yaml', { cwd: dir, env: NO_QEMU_ENV }), { sysroot: new Sysroot(dir), strict, launching: false, probeQemuVersion: noQemu });
+  const plan = (strict: boolean) => buildPlan(loadProfile('vm.yaml', { cwd: dir, env: NO_QEMU_ENV }), { sysroot: new Sysroot(dir), strict, launching: false, probeQemuVersion: noQemu, findProgram: everyProgram });
   const problems = (strict: boolean) => {
     try {
       return plan(strict).warnings.map((problem) => `warning ${problem.line}:${problem.column} ${problem.key}: ${problem.message}`);

@@ -12,6 +12,7 @@ import { planRunAs } from './run-as.js';
 import { planKvmfrDevices, planSharedMemoryFiles } from './shared-memory.js';
 import { planSysctls, planUserSteps, planWritebackCpus } from './tunables.js';
 import { planThreadPinning } from './threads.js';
+import { planTpm } from './tpm.js';
 import { planRescan, planVfioBinding } from './vfio.js';
 
 export type { StepContext } from './context.js';
@@ -37,6 +38,7 @@ const BUILDERS = [
   planKvmfrDevices,
   planRunAs,
   planMemlock,
+  planTpm,
   planThreadPinning,
   planIrqAffinity,
 ];
