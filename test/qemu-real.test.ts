@@ -9,6 +9,7 @@ import t, { type Test } from 'tap';
 import { readUefiFirmwares } from '../lib/host/firmware.js';
 import { detectQemuVersion } from '../lib/apply/probe-qemu.js';
 import { Sysroot } from '../lib/host/sysroot.js';
+import { formatProps } from '../lib/qemu/props.js';
 import type { QemuVersion } from '../lib/qemu/version.js';
 import { parseSize } from '../lib/size.js';
 import { pollUntil } from '../lib/apply/poll.js';
@@ -116,6 +117,22 @@ if (!qemuUnavailable(t, ROM)) {
           t.match(readFileSync(`/proc/${pid}/status`, 'utf8'), new RegExp(`^Uid:\\t${uid}\\t${uid}\\t`, 'm'), `QEMU runs as uid ${uid}`);
         }
 
+        // The stand-in looks on a bus that does not exist: each usb-host is there, waiting, with the planned ids or port.
+        for (const [, value] of pairs.filter(([o, v]) => o === '-device' && v!.startsWith('usb-host,'))) {
+          const props = new Map(splitProps(value!).props);
+          const path = `/machine/peripheral/${props.get('id')}`;
+          const bus = props.get('bus')!.replace(/\.0$/, '');
+          t.equal(await qmp.execute('qom-get', { path: `/machine/peripheral/${bus}`, property: 'type' }), 'qemu-xhci', `${props.get('id')} is on the qemu-xhci ${bus}`);
+          t.equal(await qmp.execute('qom-get', { path, property: 'attached' }), false, `${props.get('id')} waits for its host device`);
+          for (const key of ['vendorid', 'productid'].filter((key) => props.has(key))) t.equal(await qmp.execute('qom-get', { path, property: key }), parseInt(props.get(key)!, 16), `${key}=${props.get(key)}`);
+          if (props.has('hostport')) t.equal(await qmp.execute('qom-get', { path, property: 'hostport' }), props.get('hostport'), `hostport=${props.get('hostport')}`);
+        }
+        // boot-vm's controller (id=usb), not one a profile's extraArgs add.
+        for (const [, value] of pairs.filter(([o, v]) => o === '-device' && v!.startsWith('qemu-xhci,id=usb,'))) {
+          const props = new Map(splitProps(value!).props);
+          t.equal(await qmp.execute('qom-get', { path: `/machine/peripheral/${props.get('id')}`, property: 'parent_bus' }), `/machine/peripheral/${props.get('bus')}/${props.get('bus')}`, `the USB controller sits on root port ${props.get('bus')}`);
+        }
+
         const blocks = await qmp.execute<{ device: string; inserted?: unknown }[]>('query-block');
         const attached = blocks.filter((block) => block.inserted).map((block) => block.device);
         for (const [, value] of pairs.filter(([o, v]) => o === '-drive' && v!.includes('if=none'))) {
@@ -123,6 +140,23 @@ if (!qemuUnavailable(t, ROM)) {
           t.ok(attached.includes(id), `drive ${id} is attached`);
         }
       });
+
+      // input-linux opens its device when QEMU starts, so the stand-in left it out. Its property names
+      // are checked against QEMU's own list, and QEMU sets every value before it opens the device:
+      // "Could not open" a path that is not there proves the planned values are accepted.
+      if (stand.inputLinux.length > 0) {
+        const help = spawnSync('qemu-system-x86_64', ['-object', 'input-linux,help'], { encoding: 'utf8', timeout: 30_000 }).stdout;
+        const known = new Set([...help.matchAll(/^ {2}([\w-]+)=/gm)].map((match) => match[1]));
+        t.ok(known.has('evdev'), `-object input-linux,help lists evdev: ${help}`);
+        for (const value of stand.inputLinux) {
+          const { props } = splitProps(value);
+          for (const [key] of props.filter(([key]) => key !== 'id')) t.ok(known.has(key), `input-linux has a property ${key}`);
+          const absent = join(dir, 'no-such-event-device');
+          const object = formatProps('input-linux', props.map(([key, v]) => [key, key === 'evdev' ? absent : v]));
+          const result = spawnSync('qemu-system-x86_64', ['-machine', 'none', '-display', 'none', '-nodefaults', '-object', object], { encoding: 'utf8', timeout: 30_000 });
+          t.match(result.stderr, `Could not open '${absent}'`, `QEMU takes every value of -object ${value}`);
+        }
+      }
 
       // QEMU sets every vfio-pci property before it looks for the host device, so "no such host
       // device" proves the planned properties (x-vga, romfile, sub-ids, rombar…) are accepted.

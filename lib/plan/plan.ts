@@ -17,6 +17,7 @@ import { resolveFirmware } from './firmware.js';
 import { resolveHooks } from './hooks.js';
 import { checkRtThrottling } from './rt-throttling.js';
 import { checkHostCpus, checkHostDevices, checkHostFiles, checkHostHugepages } from './host-checks.js';
+import { checkInputDevices, checkUsbDevices } from './input-usb-checks.js';
 import { resolveMemoryPath } from './memory-path.js';
 import { chooseQemuVersion, type QemuProbe } from './qemu-version.js';
 import type { Step } from './step.js';
@@ -84,6 +85,8 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
   checkHostDevices(profile, sysroot, report);
   checkHostFiles(profile, sysroot, report);
   checkHostHugepages(profile, sysroot, report);
+  checkInputDevices(profile, sysroot, report);
+  checkUsbDevices(profile, sysroot, report, diagnostics);
   checkRtThrottling(profile, sysroot, (key, message) => diagnostics.warn(key, message));
   const memoryPath = resolveMemoryPath(profile, sysroot);
   // The mount step mounts it when host preparation is on; otherwise the user has to.

@@ -12,6 +12,7 @@ import { buildCpu, buildSmp } from './cpu.js';
 import { buildDisks } from './disk.js';
 import { buildDisplay } from './display.js';
 import { buildFirmware } from './firmware.js';
+import { buildInputDevices } from './input.js';
 import { buildIothreads } from './iothreads.js';
 import { buildMachine } from './machine.js';
 import { buildMemory, chooseMemoryBackend } from './memory.js';
@@ -22,6 +23,7 @@ import { buildPower } from './power.js';
 import { buildRunAs } from './run-as.js';
 import { buildSharedMemory } from './shared-memory.js';
 import { buildTpm } from './tpm.js';
+import { buildUsb } from './usb.js';
 
 export interface Command {
   /** `chrt`, `taskset`: the programs that exec QEMU. */
@@ -50,6 +52,9 @@ export function buildCommand(input: BuildInput, binaryNote: string): Command {
     ...buildNetwork(input),
     // After the disks and NICs: adding shared memory leaves their guest PCI addresses as they were.
     ...buildSharedMemory(input),
+    // Last of the PCI devices, like shared memory: adding USB leaves every other guest address as it was.
+    ...buildUsb(input),
+    ...buildInputDevices(input),
     ...buildTpm(input),
     ...buildDisplay(input),
     ...buildControl(input),

@@ -24,6 +24,9 @@ export const FEATURES = {
   aioIoUring: { what: 'aio=io_uring', since: [5, 0] },
   runas: { what: '-runas', since: [0, 10], deprecated: [9, 1], removed: [10, 0] },
   runWithUser: { what: '-run-with user=', since: [9, 1] },
+  // Before 4.0 input-linux always toggled with both Ctrl keys; qapi GrabToggleKeys, shift-shift added in 4.2.
+  grabToggle: { what: 'input-linux grab-toggle', since: [4, 0] },
+  grabToggleShiftShift: { what: 'grab-toggle=shift-shift', since: [4, 2] },
   'hv-vpindex': { what: 'hv-vpindex', since: [2, 5] },
   'hv-runtime': { what: 'hv-runtime', since: [2, 5] },
   'hv-reset': { what: 'hv-reset', since: [2, 5] },

@@ -4,7 +4,7 @@
  * HDMI audio stay together as the guest driver expects.
  */
 import { formatPciAddress, parsePciAddress, pciCardOf, type PciAddress } from '../pci-address.js';
-import type { PassthroughDevice } from '../profile/schema.js';
+import type { PassthroughDevice, Profile } from '../profile/schema.js';
 import { arg, type Arg, type BuildInput } from './arg.js';
 import { formatProps, hex } from './props.js';
 
@@ -74,21 +74,28 @@ function rootPortAddress(port: number, ports: number): { addr: string; multifunc
 
 export const rootPortId = (port: number) => `rp${port}`;
 
+/** How many root ports the cards take; a controller's own port comes after them. */
+export const cardCount = (profile: Profile) => new Set(profile.passthrough.map((device) => pciCardOf(parsePciAddress(device.host)!))).size;
+
+/** `-device pcie-root-port,…` number `port`: at `addr` (the cards'), or where QEMU puts it (a controller's). */
+export function rootPortArg(port: number, placement: { addr?: string; multifunction?: string }, from: string[], notes: string[]): Arg {
+  const props = formatProps('pcie-root-port', [
+    ['id', rootPortId(port)],
+    ['bus', 'pcie.0'],
+    ['chassis', port],
+    ['port', hex(0x10 + port - 1)],
+    ['addr', placement.addr],
+    ['multifunction', placement.multifunction],
+  ]);
+  return arg(['-device', props], from, notes);
+}
+
 /** `-device pcie-root-port,…` and `-device vfio-pci,…` for every card. */
 export function buildPassthrough(input: BuildInput): Arg[] {
   const cards = placeCards(input);
   const args: Arg[] = [];
   for (const card of cards) {
-    const { addr, multifunction } = rootPortAddress(card.port, cards.length);
-    const portProps = formatProps('pcie-root-port', [
-      ['id', rootPortId(card.port)],
-      ['bus', 'pcie.0'],
-      ['chassis', card.port],
-      ['port', hex(0x10 + card.port - 1)],
-      ['addr', addr],
-      ['multifunction', multifunction],
-    ]);
-    args.push(arg(['-device', portProps], card.devices.map((placed) => `passthrough[${placed.index}].host`), [`one root port per card: ${card.card}`]));
+    args.push(rootPortArg(card.port, rootPortAddress(card.port, cards.length), card.devices.map((placed) => `passthrough[${placed.index}].host`), [`one root port per card: ${card.card}`]));
     for (const placed of card.devices) {
       const { device, index } = placed;
       const key = `passthrough[${index}]`;
