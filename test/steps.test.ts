@@ -19,7 +19,8 @@ function stepsText(profile: string, hostName: string): string {
   try {
     const plan = planOn(profile, hostName, { qemuVersion: { major: 7, minor: 2 } });
     const warnings = plan.warnings.map((warning) => `# warning: ${warning.key}: ${warning.message}`);
-    return [...warnings, ...renderSteps(plan.steps, root)].join('\n').replaceAll(root, '$SYSROOT') + '\n';
+    // A hooks file is named by its absolute path, which is where this checkout is.
+    return [...warnings, ...renderSteps(plan.steps, root)].join('\n').replaceAll(root, '$SYSROOT').replaceAll(REPO, '$REPO') + '\n';
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
     return error.lines().map((line) => `# error: ${line}`).join('\n').replaceAll(root, '$SYSROOT') + '\n';
@@ -51,7 +52,7 @@ for (const { name, profile, hostName } of goldens) {
 }
 
 t.test('each profile fits the host of its post', async (t) => {
-  const fits = { 'mediapc.yaml': 'z77-i5-2500', 'workstation-gtx1060.yaml': 'inspur-nf5212m5', 'gaming-9900k.yaml': 'i9-9900k', 'desktop-4790k.yaml': 'i7-4790k' };
+  const fits = { 'mediapc.yaml': 'z77-i5-2500', 'workstation-gtx1060.yaml': 'inspur-nf5212m5', 'gaming-9900k.yaml': 'i9-9900k', 'desktop-4790k.yaml': 'i7-4790k', 'windows11.yaml': 'i7-12700k' };
   t.strictSame(Object.keys(fits).sort(), profiles, 'every shipped profile has its host');
   for (const [profile, hostName] of Object.entries(fits)) t.notMatch(stepsText(join(REPO, 'profiles', profile), hostName), /^# error:/m, `${profile} plans on ${hostName}`);
 });
