@@ -102,7 +102,8 @@ function vm(t: Test, name: string, timeout = 30) {
 t.test('a launch runs each hook once, in order, with its arguments; SIGTERM runs beforeStop before QEMU is asked to stop', async (t) => {
   const { lines, args, launch, mark, vmName } = vm(t, 'a');
   const launcher = launch(['--json']);
-  await waitFor('the afterStart hook', () => lines().length === 2);
+  // Its step event, not its line in the log: the hook has written the line before it returns.
+  await waitFor('the afterStart hook to be done', () => /"id":"hook afterStart".*"result":"done"/.test(launcher.stderr()));
   t.strictSame(lines(), [args('beforePrepare', false), args('afterStart', true)], 'beforePrepare before the host step, afterStart once the guest runs');
   const journal = JSON.parse(readFileSync(`/run/boot-vm/${vmName}.journal`, 'utf8'));
   t.equal(journal.plan.profile, vmName, 'the journal keeps the plan for the stop hooks of other processes');
@@ -143,7 +144,7 @@ t.test('an afterStart that hangs is stopped at its timeout, its command killed; 
 t.test('vm.mjs stop runs beforeStop itself; failing stop hooks are reported and the stop and teardown go on', async (t) => {
   const { lines, args, launch, mark, profile, env } = vm(t, 'd');
   const launcher = launch([], { HOOKS_FAIL: 'beforeStop,afterStop' });
-  await waitFor('the afterStart hook', () => lines().length === 2);
+  await waitForLine(launcher, /afterStart hook .*: done/);
   const stop = await start('scripts/vm.mjs', ['stop', profile], { ...env, HOOKS_FAIL: 'beforeStop' }).done;
   t.equal(stop.status, 0, stop.stderr);
   t.match(stop.stderr, /^boot-vm: \[\d+\/0\] stop: run the beforeStop hook of \S+ \(up to 30s\): failed \(a command exited with status 3: beforeStop went wrong\)$/m);
@@ -159,7 +160,7 @@ t.test('vm.mjs stop runs beforeStop itself; failing stop hooks are reported and 
 t.test('after the launcher was killed, teardown.mjs --stop runs beforeStop, stops QEMU, puts the host back, then runs afterStop', async (t) => {
   const { lines, args, launch, mark, profile, env } = vm(t, 'e');
   const launcher = launch();
-  await waitFor('the afterStart hook', () => lines().length === 2);
+  await waitForLine(launcher, /afterStart hook .*: done/);
   launcher.child.kill('SIGKILL');
   await launcher.done;
   const teardown = await start('scripts/teardown.mjs', [profile, '--stop'], env).done;
