@@ -1,6 +1,8 @@
 import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
+const CHUNK_BYTES = 1 << 20;
+
 /**
  * The one root every host path goes through: `/` for the real host, or a captured or
  * fake host tree (`--sysroot DIR`). Reads only; writing is the apply layer's job.
@@ -35,14 +37,23 @@ export class Sysroot {
 
   /** The file's first `maxBytes` bytes as text, or undefined when it cannot be read. */
   readHead(hostPath: string, maxBytes: number): string | undefined {
+    return this.readBytes(hostPath, maxBytes)?.toString('utf8');
+  }
+
+  /** At most the file's first `maxBytes` bytes, or undefined when it cannot be read. */
+  readBytes(hostPath: string, maxBytes: number): Buffer | undefined {
     let fd: number | undefined;
     try {
       fd = openSync(this.path(hostPath), 'r');
-      const buffer = Buffer.alloc(maxBytes);
+      // In pieces: files under /proc and /sys come so, and memory grows with the file, not with maxBytes.
+      const chunks: Buffer[] = [];
       let length = 0;
-      // Files under /proc come in pieces: read until the buffer is full or the file ends.
-      for (let read = -1; read !== 0 && length < maxBytes; length += read) read = readSync(fd, buffer, length, maxBytes - length, null);
-      return buffer.toString('utf8', 0, length);
+      for (let read = -1; read !== 0 && length < maxBytes; length += read) {
+        const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, maxBytes - length));
+        read = readSync(fd, chunk, 0, chunk.length, null);
+        chunks.push(chunk.subarray(0, read));
+      }
+      return Buffer.concat(chunks, length);
     } catch {
       return undefined;
     } finally {
