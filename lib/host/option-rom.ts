@@ -6,6 +6,7 @@
  * most MAX_ROM_BYTES are looked at, every pointer is checked against the end, and the chain stops
  * at the first image that would not move forward.
  */
+import { readPciDetails } from './pci.js';
 import type { Sysroot } from './sysroot.js';
 
 /** No image can be longer (a 16-bit count of 512-byte units), and no ROM BAR holds more than one chain of them. */
@@ -171,4 +172,40 @@ export function strippedRom(file: Uint8Array): { bytes: Uint8Array; cut: number 
 export function readRom(sysroot: Sysroot, hostPath: string): RomReport | undefined {
   const bytes = sysroot.readBytes(hostPath, MAX_ROM_BYTES + 1);
   return bytes === undefined ? undefined : parseRom(bytes);
+}
+
+export interface RomExpectation {
+  /** The passed device's ids, when the host shows them. */
+  vendor?: number;
+  device?: number;
+  /** The guest boots with UEFI (OVMF): the ROM needs an EFI x64 image. */
+  uefi: boolean;
+}
+
+/** What keeps a ROM file from working as a passed device's `romfile`: the parser's problems, then the fit. */
+export function romProblems(report: RomReport, expected: RomExpectation): string[] {
+  const problems = [...report.problems];
+  const first = report.images[0];
+  if (!first) return problems;
+  const ids = (vendor: number, device: number) => `${hex(vendor).slice(2)}:${hex(device).slice(2)}`;
+  if (expected.vendor !== undefined && expected.device !== undefined && (first.vendor !== expected.vendor || first.device !== expected.device)) {
+    problems.push(`it is for device ${ids(first.vendor, first.device)}, the passed device is ${ids(expected.vendor, expected.device)}: a ROM of another card`);
+  }
+  if (expected.uefi && !report.uefi && report.header === 0) problems.push('it has no EFI x64 image: under OVMF the card shows nothing until the guest driver loads (dump the ROM of a UEFI-capable card, or update its firmware)');
+  return problems;
+}
+
+/** A passed device's `romfile` read and checked against the device (`0000:01:00.0`); undefined when the file cannot be read. */
+export function checkRomFile(sysroot: Sysroot, romfile: string, address: string, uefi: boolean): { report: RomReport; problems: string[] } | undefined {
+  const report = readRom(sysroot, romfile);
+  if (!report) return undefined;
+  const { vendor, device } = readPciDetails(sysroot, address);
+  return { report, problems: romProblems(report, { ...(vendor !== undefined && device !== undefined ? { vendor, device } : {}), uefi }) };
+}
+
+/** One line on what a ROM holds: `x86 PC-AT + EFI x64 (10de:1b81)`. */
+export function describeRom(report: RomReport): string {
+  const kinds = report.images.map((image) => (image.efi ? `EFI ${image.efi.machine === EFI_MACHINE_X64 ? 'x64' : hex(image.efi.machine)}` : (CODE_TYPES[image.codeType] ?? `code type ${image.codeType}`)));
+  const first = report.images[0];
+  return first ? `${kinds.join(' + ')} (${hex(first.vendor).slice(2)}:${hex(first.device).slice(2)})` : 'no image';
 }

@@ -11,6 +11,7 @@ import { describeHolder, gpuDeviceFiles, readDeviceHolders } from '../host/devic
 import { readDeviceGroup, readInterruptRemapping, readIommuUnits } from '../host/iommu.js';
 import { readHugepagePool } from '../host/hugepages.js';
 import { readEffectiveUid, readFreeBlocks, readMemlockLimit } from '../host/memory-state.js';
+import { checkRomFile, describeRom, type RomReport } from '../host/option-rom.js';
 import { readPciDetails } from '../host/pci.js';
 import type { Sysroot } from '../host/sysroot.js';
 import { readCpuTopology, type CpuTopology } from '../host/topology.js';
@@ -116,6 +117,10 @@ function checkVfioModules(sysroot: Sysroot, profile: Profile): Check[] {
   ];
 }
 
+/** What to do about a ROM file with problems: cut a vendor header off, else get the card's own ROM. */
+const romFix = (report: RomReport, file: string) =>
+  report.header > 0 ? `scripts/vfio-rom.mjs strip ${file} ${file.replace(/(\.rom)?$/, '.stripped.rom')}, then point romfile at the result` : "dump this card's own ROM with scripts/vfio-rom.mjs dump, and check it with vfio-rom.mjs info";
+
 function checkDevice(sysroot: Sysroot, profile: Profile, index: number): Check[] {
   const spec = profile.passthrough[index]!;
   const address = formatPciAddress(parsePciAddress(spec.host)!);
@@ -148,7 +153,10 @@ function checkDevice(sysroot: Sysroot, profile: Profile, index: number): Check[]
     else checks.push(check('pass', `${name} users`, 'no process holds its device files open'));
   }
   if (spec.romfile !== undefined) {
-    checks.push(sysroot.canRead(spec.romfile) ? check('pass', `${name} romfile`, `${spec.romfile} is readable`) : check('fail', `${name} romfile`, `${spec.romfile} cannot be read`, 'dump the card\'s ROM or fix the path in the profile'));
+    const rom = checkRomFile(sysroot, spec.romfile, address, profile.firmware.type === 'ovmf');
+    if (!rom) checks.push(check('fail', `${name} romfile`, `${spec.romfile} cannot be read`, `dump the card's ROM (scripts/vfio-rom.mjs dump ${shortAddress(address)} FILE) or fix the path in the profile`));
+    else if (rom.problems.length > 0) checks.push(check('fail', `${name} romfile`, `${spec.romfile}: ${rom.problems.join('; ')}`, romFix(rom.report, spec.romfile)));
+    else checks.push(check('pass', `${name} romfile`, `${spec.romfile}: ${describeRom(rom.report)}`));
   }
   return checks;
 }

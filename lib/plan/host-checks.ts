@@ -2,6 +2,7 @@
 import { formatCpuList } from '../cpu-list.js';
 import { readPresentCpus } from '../host/cpus.js';
 import { readHugepageSizes } from '../host/hugepages.js';
+import { checkRomFile } from '../host/option-rom.js';
 import { isDisplayClass, readPciDevice } from '../host/pci.js';
 import type { Sysroot } from '../host/sysroot.js';
 import { formatPciAddress, parsePciAddress } from '../pci-address.js';
@@ -51,6 +52,17 @@ export function checkHostFiles(profile: Profile, sysroot: Sysroot, report: Repor
   for (const [key, path] of files) {
     if (typeof path === 'string' && !sysroot.exists(path)) report(key, `${path} does not exist on this host`);
   }
+}
+
+/** Each passed device's `romfile` parses, fits the device, and can show the firmware under OVMF. */
+export function checkRomFiles(profile: Profile, sysroot: Sysroot, report: Report): void {
+  profile.passthrough.forEach((device, i) => {
+    if (device.romfile === undefined || !sysroot.exists(device.romfile)) return;
+    const address = formatPciAddress(parsePciAddress(device.host)!);
+    const checked = checkRomFile(sysroot, device.romfile, address, profile.firmware.type === 'ovmf');
+    if (!checked) report(`passthrough[${i}].romfile`, `${device.romfile} cannot be read`);
+    for (const problem of checked?.problems ?? []) report(`passthrough[${i}].romfile`, `${device.romfile}: ${problem}`);
+  });
 }
 
 export function checkHostHugepages(profile: Profile, sysroot: Sysroot, report: Report): void {

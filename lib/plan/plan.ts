@@ -16,7 +16,7 @@ import { Collector } from './diagnostics.js';
 import { resolveFirmware } from './firmware.js';
 import { resolveHooks } from './hooks.js';
 import { checkRtThrottling } from './rt-throttling.js';
-import { checkHostCpus, checkHostDevices, checkHostFiles, checkHostHugepages } from './host-checks.js';
+import { checkHostCpus, checkHostDevices, checkHostFiles, checkHostHugepages, checkRomFiles } from './host-checks.js';
 import { checkInputDevices, checkUsbDevices } from './input-usb-checks.js';
 import { resolveMemoryPath } from './memory-path.js';
 import { chooseQemuVersion, type QemuProbe } from './qemu-version.js';
@@ -84,6 +84,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
   checkHostCpus(profile, sysroot, report);
   checkHostDevices(profile, sysroot, report);
   checkHostFiles(profile, sysroot, report);
+  checkRomFiles(profile, sysroot, report);
   checkHostHugepages(profile, sysroot, report);
   checkInputDevices(profile, sysroot, report);
   checkUsbDevices(profile, sysroot, report, diagnostics);

@@ -1,4 +1,4 @@
-import { chmodSync, cpSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { findExecutable } from '../../lib/apply/probe-qemu.js';
@@ -185,4 +185,20 @@ t.test('single-GPU handoff: a hint when the boot GPU is passed with nothing stop
   t.match(find(alone, 'host.unloadModules'), [{ status: 'fail', detail, fix: 'stop Xorg before the launch: host.stopServices: [display-manager]' }]);
   rmSync(join(sysroot.root, 'proc/1234'), { recursive: true });
   t.match(find(doctor(profileFile(t, `${base}host: { stopServices: [gdm], unloadModules: [nvidia_drm, nvidia_modeset, nvidia_uvm, nvidia] }\n`), sysroot), 'host.unloadModules'), [{ status: 'pass', detail: /^loaded: .*; not loaded: nvidia_uvm$/ }]);
+});
+
+t.test('romfile: what it holds when it fits, each problem and the fix when it does not', async (t) => {
+  const rom = '/root/Asus.GTX1070.8192.161102-patched.rom';
+  const good = host('z77-i5-2500');
+  t.match(find(doctor('profiles/mediapc.yaml', good), 'passthrough 01:00.0 romfile'), [{ status: 'pass', detail: `${rom}: x86 PC-AT + EFI x64 (10de:1b81)` }]);
+  const headered = hostCopy(t, 'z77-i5-2500');
+  writeFileSync(headered.path(rom), Buffer.concat([Buffer.alloc(0x200, 0xff), good.readBytes(rom, 1 << 20)!]));
+  t.match(find(doctor('profiles/mediapc.yaml', headered), 'passthrough 01:00.0 romfile'), [
+    { status: 'fail', detail: `${rom}: a vendor header of 512 bytes before the first image: cut it off with vfio-rom.mjs strip`, fix: `scripts/vfio-rom.mjs strip ${rom} /root/Asus.GTX1070.8192.161102-patched.stripped.rom, then point romfile at the result` },
+  ]);
+  const other = hostCopy(t, 'z77-i5-2500');
+  writeFileSync(other.path(rom), readFileSync('/usr/lib/ipxe/qemu/pxe-e1000.rom'));
+  t.match(find(doctor('profiles/mediapc.yaml', other), 'passthrough 01:00.0 romfile'), [{ status: 'fail', detail: /it is for device 8086:100e, the passed device is 10de:1b81/, fix: /vfio-rom\.mjs dump/ }]);
+  const unreadable = hostCopy(t, 'z77-i5-2500', {}, [rom.slice(1)]);
+  t.match(find(doctor('profiles/mediapc.yaml', unreadable), 'passthrough 01:00.0 romfile'), [{ status: 'fail', detail: `${rom} cannot be read`, fix: /vfio-rom\.mjs dump 01:00\.0 FILE/ }]);
 });

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { Collector } from '../../lib/plan/diagnostics.js';
-import { checkHostCpus, checkHostDevices, checkHostFiles, checkHostHugepages } from '../../lib/plan/host-checks.js';
-import { host } from '../fixtures/helpers.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { checkHostCpus, checkHostDevices, checkHostFiles, checkHostHugepages, checkRomFiles } from '../../lib/plan/host-checks.js';
+import { host, hostRoot } from '../fixtures/helpers.js';
 import { profileOf, recorder, sysrootOf } from '../fixtures/trees.js';
 
 const MEMORY = { size: '1G' };
@@ -101,4 +102,25 @@ t.test('hugepages the host offers, or none asked for', async (t) => {
   checkHostHugepages(profileOf({ memory: { size: '2G', hugepages: '2M' } }), host('lab'), report);
   checkHostHugepages(profileOf({ memory: { size: '2G' } }), sysrootOf(t, {}), report);
   t.strictSame(reports, []);
+});
+
+t.test('romfile: parsed and checked against the passed device and the firmware', async (t) => {
+  // The lab host's RTX 4090 ROM (a legacy VGA image and an EFI x64 one), and iPXE's legacy-only e1000 ROM.
+  const gpu = readFileSync(`${hostRoot('lab')}/vm/gpu.rom`);
+  const pxe = readFileSync('/usr/lib/ipxe/qemu/pxe-e1000.rom');
+  const root = sysrootOf(t, { 'sys/bus/pci/devices/0000:01:00.0/vendor': '0x10de\n', 'sys/bus/pci/devices/0000:01:00.0/device': '0x2684\n', 'sys/bus/pci/devices/0000:02:00.0/vendor': '0x8086\n', 'sys/bus/pci/devices/0000:02:00.0/device': '0x100e\n' });
+  const files = { 'gpu.rom': gpu, 'headered.rom': Buffer.concat([Buffer.alloc(64), gpu]), 'pxe.rom': pxe, 'empty.rom': Buffer.alloc(0) };
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(`${root.root}/${name}`, bytes);
+  const check = (device: string, romfile: string, firmware: string) => {
+    const { report, reports } = recorder();
+    checkRomFiles(profileOf({ memory: MEMORY, firmware: { type: firmware }, passthrough: [{ host: device, romfile }] }), root, report);
+    return reports;
+  };
+  t.strictSame(check('01:00.0', '/gpu.rom', 'ovmf'), [], 'the card\'s own ROM with its EFI image');
+  t.strictSame(check('02:00.0', '/gpu.rom', 'seabios'), ['passthrough[0].romfile: /gpu.rom: it is for device 10de:2684, the passed device is 8086:100e: a ROM of another card']);
+  t.strictSame(check('02:00.0', '/pxe.rom', 'seabios'), [], 'a legacy ROM is enough for SeaBIOS');
+  t.strictSame(check('02:00.0', '/pxe.rom', 'ovmf'), ['passthrough[0].romfile: /pxe.rom: it has no EFI x64 image: under OVMF the card shows nothing until the guest driver loads (dump the ROM of a UEFI-capable card, or update its firmware)']);
+  t.strictSame(check('01:00.0', '/headered.rom', 'ovmf'), ['passthrough[0].romfile: /headered.rom: a vendor header of 64 bytes before the first image: cut it off with vfio-rom.mjs strip'], 'the header, not a missing EFI image too');
+  t.strictSame(check('01:00.0', '/empty.rom', 'ovmf'), ['passthrough[0].romfile: /empty.rom: the file is empty']);
+  t.strictSame(check('01:00.0', '/missing.rom', 'ovmf'), [], 'a missing file is checkHostFiles\' to report');
 });
