@@ -1,5 +1,6 @@
 /** `vfio-rom dump|info|strip`: a GPU's option ROM read through sysfs, inspected, cut free of a vendor header. */
 import { existsSync } from 'node:fs';
+import minimist from 'minimist';
 import { nodeRomIo, readDeviceRom, writeRomFile, type RomIo } from '../apply/rom-dump.js';
 import { describeError } from '../apply/host-io.js';
 import { BootVmError, InputError, UsageError } from '../errors.js';
@@ -10,11 +11,10 @@ import { isBootVga, readPciDriver } from '../host/pci.js';
 import type { Sysroot } from '../host/sysroot.js';
 import { formatPciAddress, parsePciAddress } from '../pci-address.js';
 import { openSysroot, type CliOutput } from './inspect-options.js';
+import { unknownOption } from './run.js';
 
-// What scripts/vfio-rom.mjs needs besides the verbs, in this one bundled module.
-export { default as minimist } from 'minimist';
-export { runCli, unknownOption } from './run.js';
-export { UsageError } from '../errors.js';
+// What scripts/vfio-rom.mjs needs besides vfioRom, in this one bundled module.
+export { runCli } from './run.js';
 
 export const VFIO_ROM_USAGE = `Usage: vfio-rom dump <pci-address> <file> [--force] [--json] [--sysroot DIR]
        vfio-rom info <file> [--json]
@@ -173,8 +173,33 @@ export function romDump(addressText: string, file: string, options: DumpOptions,
   if (!options.force && existsSync(file)) throw exists(file);
   const bytes = readDeviceRom(io, sysroot.path(`${dir}/rom`), MAX_ROM_BYTES + 1);
   const rom = parseRom(bytes);
-  if (rom.images.length === 0) throw new RomRefusal([`the ${bytes.length} bytes read from ${address}'s ROM hold no image (${rom.problems.join('; ')}); nothing written`]);
+  if (rom.images.length === 0) throw new RomRefusal([`the ROM read from ${address} (${bytes.length} byte${bytes.length === 1 ? '' : 's'}) holds no image (${rom.problems.join('; ')}); nothing written`]);
   if (!writeRomFile(file, bytes, options.force)) throw exists(file);
   if (options.json) return { stdout: `${JSON.stringify({ address, file, bytes: bytes.length, rom }, null, 2)}\n`, stderr: [], exitCode: 0 };
   return { stdout: `wrote ${bytes.length} bytes of ${address}'s ROM to ${file}\n${renderRomText(rom)}`, stderr: [], exitCode: 0 };
+}
+
+const OPTIONS = { boolean: ['json', 'force', 'help'], string: ['sysroot'], alias: { h: 'help' } };
+/** Each verb's arguments. */
+const VERBS: Record<string, string[]> = { dump: ['pci-address', 'file'], info: ['file'], strip: ['in', 'out'] };
+
+/** The whole command line: the verb, its arguments and options checked, then the verb run. */
+export function vfioRom(argv: string[]): CliOutput {
+  const args = minimist(argv, { ...OPTIONS, unknown: (arg) => unknownOption(arg, OPTIONS) });
+  if (args.help) return { stdout: VFIO_ROM_USAGE, stderr: [], exitCode: 0 };
+  const [verb, ...rest] = args._.map(String);
+  if (verb === undefined) throw new UsageError('vfio-rom needs a verb: dump, info or strip (see --help)');
+  const names = VERBS[verb];
+  if (!names) throw new UsageError(`unknown verb "${verb}": expected dump, info or strip (see --help)`);
+  if (rest.length !== names.length) throw new UsageError(`${verb} takes ${names.map((name) => `<${name}>`).join(' ')}, got ${rest.length === 0 ? 'nothing' : rest.join(' ')}`);
+  if (rest.some((arg) => arg === '')) throw new UsageError(`${verb}: an empty argument`);
+  const sysroot: unknown = args.sysroot;
+  if (sysroot !== undefined && (sysroot === '' || Array.isArray(sysroot))) throw new UsageError('--sysroot takes one value');
+  if (sysroot !== undefined && verb !== 'dump') throw new UsageError(`--sysroot goes with dump; ${verb} reads the file it is given`);
+  if (args.force && verb === 'info') throw new UsageError('--force goes with dump and strip; info writes nothing');
+  const json = Boolean(args.json);
+  const force = Boolean(args.force);
+  if (verb === 'dump') return romDump(rest[0]!, rest[1]!, { force, json, sysroot: sysroot as string | undefined });
+  if (verb === 'info') return romInfo(rest[0]!, { json });
+  return romStrip(rest[0]!, rest[1]!, { force, json });
 }

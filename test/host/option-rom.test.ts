@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { nodeRomIo, readDeviceRom, RomDumpError, type RomIo } from '../../lib/apply/rom-dump.js';
 import { romDump, romInfo, RomRefusal } from '../../lib/cli/vfio-rom.js';
 import { BootVmError, UsageError } from '../../lib/errors.js';
@@ -159,7 +159,7 @@ const ADDRESS = '0000:01:00.0';
 const DEVICE = `sys/devices/pci0000:00/0000:00:01.0/${ADDRESS}`;
 
 /** A fake host with one GPU at 01:00.0 that has a rom file, its driver, its DRM node and consoles as asked. */
-function gpuHost(t: Parameters<Parameters<typeof t.test>[1]>[0], options: { bootVga?: boolean; driver?: string; holder?: boolean; console?: 'fbcon' | 'dummy' | 'efifb' } = {}): string {
+function gpuHost(t: Test, options: { bootVga?: boolean; driver?: string; holder?: boolean; console?: 'fbcon' | 'dummy' | 'efifb' } = {}): string {
   const files: Record<string, string> = {
     [`${DEVICE}/rom`]: '',
     [`${DEVICE}/boot_vga`]: options.bootVga ? '1\n' : '0\n',
@@ -186,7 +186,7 @@ function gpuHost(t: Parameters<Parameters<typeof t.test>[1]>[0], options: { boot
 }
 
 /** The lines of the BootVmError `body` throws, with its class. */
-function refusal(t: Parameters<Parameters<typeof t.test>[1]>[0], body: () => unknown): { lines: string[]; error: unknown } {
+function refusal(t: Test, body: () => unknown): { lines: string[]; error: unknown } {
   try {
     body();
   } catch (error) {
@@ -229,7 +229,7 @@ t.test('dump checks the ROM parses before writing, and disables it whatever the 
   const out = join(tree(t, {}), 'gpu.rom');
   const blank = recordingIo(new Uint8Array(65536).fill(0xff));
   const { lines } = refusal(t, () => romDump('01:00.0', out, { force: false, json: false, sysroot: root }, blank.io));
-  t.same(lines, ["vfio-rom: the 65536 bytes read from 0000:01:00.0's ROM hold no image (no option ROM image in it (no 0x55AA signature with a PCIR structure)); nothing written"]);
+  t.same(lines, ["vfio-rom: the ROM read from 0000:01:00.0 (65536 bytes) holds no image (no option ROM image in it (no 0x55AA signature with a PCIR structure)); nothing written"]);
   t.same(blank.calls.at(-1), 'write 0 rom');
   t.notOk(existsSync(out));
   const failing = recordingIo(GPU, { read: true });
