@@ -61,7 +61,8 @@ function pcirProblem(bytes: Uint8Array, view: DataView, offset: number): string 
   if (offset + 0x1a > bytes.length) return 'the image header is cut off';
   const pointer = view.getUint16(offset + 0x18, true);
   const pcir = offset + pointer;
-  if (pointer < 0x1a || pcir + 0x18 > bytes.length) return `its PCIR pointer ${hex(pointer)} points outside the file`;
+  if (pointer < 0x1a) return `its PCIR pointer ${hex(pointer)} points into its own header: no PCI data structure (an ISA ROM has none)`;
+  if (pcir + 0x18 > bytes.length) return `its PCIR pointer ${hex(pointer)} points outside the file`;
   if (String.fromCharCode(bytes[pcir]!, bytes[pcir + 1]!, bytes[pcir + 2]!, bytes[pcir + 3]!) !== 'PCIR') return `no PCIR signature at its PCIR pointer ${hex(pointer)}`;
   if (view.getUint16(pcir + 0x10, true) === 0) return 'its PCIR gives an image length of 0';
   return undefined;
@@ -147,7 +148,7 @@ export function findFirstImage(bytes: Uint8Array): number | undefined {
 export function parseRom(file: Uint8Array): RomReport {
   const problems: string[] = [];
   if (file.length === 0) return { images: [], header: 0, uefi: false, problems: ['the file is empty'] };
-  if (file.length > MAX_ROM_BYTES) problems.push(`the file is ${file.length} bytes, more than any option ROM holds; only its first ${MAX_ROM_BYTES} were read`);
+  if (file.length > MAX_ROM_BYTES) problems.push(`the file is longer than ${MAX_ROM_BYTES} bytes, more than any option ROM holds; only its first ${MAX_ROM_BYTES} were read`);
   const bytes = file.subarray(0, MAX_ROM_BYTES);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const start = bytes[0] === 0x55 && bytes[1] === 0xaa ? 0 : findFirstImage(bytes);
