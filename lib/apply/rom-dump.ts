@@ -3,8 +3,9 @@
  * dump` and `strip` make. The kernel hides the ROM BAR until `1` is written to the device's
  * `rom` file; writing `0` hides it again, which must happen whatever the read did.
  */
-import { closeSync, fchmodSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs';
 import { BootVmError } from '../errors.js';
+import { readFileBytes } from '../host/sysroot.js';
 import { describeError, nodeHostIo } from './host-io.js';
 
 /** The file operations a dump needs; tests hand in their own to see the order of the calls. */
@@ -15,34 +16,9 @@ export interface RomIo {
   readBytes(path: string, maxBytes: number): Buffer;
 }
 
-const CHUNK_BYTES = 1 << 20;
-
 export const nodeRomIo: RomIo = {
   write: nodeHostIo.write,
-  readBytes(path, maxBytes) {
-    const fd = openSync(path, 'r');
-    try {
-      // Sized by fstat (a regular file's length, the ROM BAR's size for sysfs `rom`), grown when a
-      // file says 0 or too little: memory follows what is read, with no second copy for a big file.
-      const size = fstatSync(fd).size;
-      let buffer = Buffer.allocUnsafe(Math.min(maxBytes, size > 0 ? size : CHUNK_BYTES));
-      let length = 0;
-      for (;;) {
-        if (length === buffer.length) {
-          if (length >= maxBytes) break;
-          const grown = Buffer.allocUnsafe(Math.min(maxBytes, Math.max(length * 2, CHUNK_BYTES)));
-          buffer.copy(grown, 0, 0, length);
-          buffer = grown;
-        }
-        const read = readSync(fd, buffer, length, buffer.length - length, null);
-        if (read === 0) break;
-        length += read;
-      }
-      return buffer.subarray(0, length);
-    } finally {
-      closeSync(fd);
-    }
-  },
+  readBytes: readFileBytes,
 };
 
 /** A dump or a write of a ROM file that failed. Exit code 1. */

@@ -1,7 +1,35 @@
-import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const CHUNK_BYTES = 1 << 20;
+
+/**
+ * At most a file's first `maxBytes` bytes; throws what the read threw. Sized by fstat (a regular
+ * file's length, a sysfs `rom`'s BAR size), grown when a file says 0 or too little (/proc, /sys):
+ * memory follows what is read, without a second copy of a big file.
+ */
+export function readFileBytes(file: string, maxBytes: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    let buffer = Buffer.allocUnsafe(Math.min(maxBytes, size > 0 ? size : CHUNK_BYTES));
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        if (length >= maxBytes) break;
+        const grown = Buffer.allocUnsafe(Math.min(maxBytes, Math.max(length * 2, CHUNK_BYTES)));
+        buffer.copy(grown, 0, 0, length);
+        buffer = grown;
+      }
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * The one root every host path goes through: `/` for the real host, or a captured or
@@ -42,22 +70,10 @@ export class Sysroot {
 
   /** At most the file's first `maxBytes` bytes, or undefined when it cannot be read. */
   readBytes(hostPath: string, maxBytes: number): Buffer | undefined {
-    let fd: number | undefined;
     try {
-      fd = openSync(this.path(hostPath), 'r');
-      // In pieces: files under /proc and /sys come so, and memory grows with the file, not with maxBytes.
-      const chunks: Buffer[] = [];
-      let length = 0;
-      for (let read = -1; read !== 0 && length < maxBytes; length += read) {
-        const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, maxBytes - length));
-        read = readSync(fd, chunk, 0, chunk.length, null);
-        chunks.push(chunk.subarray(0, read));
-      }
-      return Buffer.concat(chunks, length);
+      return readFileBytes(this.path(hostPath), maxBytes);
     } catch {
       return undefined;
-    } finally {
-      if (fd !== undefined) closeSync(fd);
     }
   }
 
