@@ -7,14 +7,19 @@ import t from 'tap';
 import { Sysroot } from '../../../lib/host/sysroot.js';
 import type { MemoryPath } from '../../../lib/plan/memory-path.js';
 import { resolveMemoryPath } from '../../../lib/plan/memory-path.js';
+import { resolveNuma } from '../../../lib/plan/numa.js';
 import type { StepContext } from '../../../lib/plan/steps/context.js';
 import { planHugepages, planHugetlbfsMount } from '../../../lib/plan/steps/hugepages.js';
 import { host } from '../../fixtures/helpers.js';
 import { copyHost } from '../../fixtures/launch.js';
 import { profileOf, recorder, sysrootOf } from '../../fixtures/trees.js';
 
+/** The context the plan gives: with the NUMA binding it resolves for the profile on that host. */
 function contextOf(data: Record<string, unknown>, sysroot: Sysroot, memoryPath?: MemoryPath): StepContext {
-  return { name: 'vm', profile: profileOf(data), sysroot, report: recorder().report, ...(memoryPath ? { memoryPath } : {}) };
+  const profile = profileOf(data);
+  const { report, diagnostics } = recorder();
+  const numa = resolveNuma(profile, sysroot, report, diagnostics);
+  return { name: 'vm', profile, sysroot, report, ...(memoryPath ? { memoryPath } : {}), ...(numa ? { numa } : {}) };
 }
 
 
