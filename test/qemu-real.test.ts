@@ -11,6 +11,7 @@ import { detectQemuVersion } from '../lib/apply/probe-qemu.js';
 import { Sysroot } from '../lib/host/sysroot.js';
 import { formatProps } from '../lib/qemu/props.js';
 import type { QemuVersion } from '../lib/qemu/version.js';
+import { parseCpuList } from '../lib/cpu-list.js';
 import { parseSize } from '../lib/size.js';
 import { pollUntil } from '../lib/apply/poll.js';
 import { FIXTURES, planOn } from './fixtures/helpers.js';
@@ -59,9 +60,31 @@ if (!qemuUnavailable(t, ROM)) {
 
         const summary = await qmp.execute<{ 'base-memory': number }>('query-memory-size-summary');
         t.equal(summary['base-memory'], memorySize, `guest RAM is ${valueOf('-m')}`);
-        const memdevs = await qmp.execute<{ id: string; size: number }[]>('query-memdev');
-        const backend = pairs.find(([o, v]) => o === '-object' && v!.startsWith('memory-backend') && !v!.includes('id=shm-'));
-        if (backend) t.same(memdevs.filter(({ id }) => !id.startsWith('shm-')).map(({ id, size }) => ({ id, size })), [{ id: 'mem', size: memorySize }], 'one memory backend of the full size');
+        const memdevs = await qmp.execute<{ id: string; size: number; policy: string; 'host-nodes': number[] }[]>('query-memdev');
+        const guestMemdevs = memdevs.filter(({ id }) => !id.startsWith('shm-')).sort((a, b) => a.id.localeCompare(b.id));
+        // The planned backends (one, or one per guest NUMA node), bound as planned; the stand-in bound them to node 0.
+        const backends = pairs.filter(([o, v]) => o === '-object' && v!.startsWith('memory-backend') && !v!.includes('id=shm-')).map(([, v]) => new Map(splitProps(v!).props));
+        const planned = backends.map((props) => ({ id: props.get('id')!, size: parseSize(props.get('size')!)!, policy: props.get('policy') ?? 'default', 'host-nodes': props.has('host-nodes') ? [0] : [] }));
+        if (backends.length > 0) {
+          t.strictSame(guestMemdevs.map(({ id, size, policy, 'host-nodes': hostNodes }) => ({ id, size, policy, 'host-nodes': hostNodes })), planned.sort((a, b) => a.id.localeCompare(b.id)), 'the memory backends as planned, with their binding');
+          t.equal(guestMemdevs.reduce((sum, { size }) => sum + size, 0), memorySize, 'together the full memory size');
+        }
+        // Guest NUMA nodes: each vCPU in the node whose -numa cpus= lists it (query-cpus-fast props node-id).
+        const numaNodes = pairs.filter(([o, v]) => o === '-numa' && v!.includes('cpus='));
+        if (numaNodes.length > 0) {
+          const nodeOfVcpu = new Map<number, number>();
+          for (const [, value] of numaNodes) {
+            const { props } = splitProps(value!);
+            const nodeid = Number(props.find(([k]) => k === 'nodeid')![1]);
+            for (const [, range] of props.filter(([k]) => k === 'cpus')) for (const vcpu of parseCpuList(range)!) nodeOfVcpu.set(vcpu, nodeid);
+          }
+          const placed = await qmp.execute<{ 'cpu-index': number; props: { 'node-id'?: number } }[]>('query-cpus-fast');
+          t.strictSame(
+            placed.map((cpu) => [cpu['cpu-index'], cpu.props['node-id']]).sort(([a], [b]) => a! - b!),
+            [...nodeOfVcpu.entries()].sort(([a], [b]) => a - b),
+            `every vCPU in its planned guest node (${numaNodes.length} nodes)`,
+          );
+        }
 
         // Shared memory: each region's ivshmem-plain on pcie.0 with its backend's size as BAR 2,
         // on the file made for it, which QEMU sized and left with the mode it was made with.

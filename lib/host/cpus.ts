@@ -12,16 +12,3 @@ export function readOnlineCpus(sysroot: Sysroot): number[] | undefined {
   const text = sysroot.readText('/sys/devices/system/cpu/online');
   return text === undefined ? undefined : parseCpuList(text);
 }
-
-/** The NUMA node each of `cpus` is on (node → its CPUs among them); empty when the host shows no nodes. */
-export function readCpuNodes(sysroot: Sysroot, cpus: number[]): Map<number, number[]> {
-  const nodes = new Map<number, number[]>();
-  for (const entry of sysroot.list('/sys/devices/system/node')) {
-    const match = /^node(\d+)$/.exec(entry);
-    if (!match) continue;
-    const nodeCpus = parseCpuList(sysroot.readText(`/sys/devices/system/node/${entry}/cpulist`) ?? '') ?? [];
-    const mine = cpus.filter((cpu) => nodeCpus.includes(cpu));
-    if (mine.length > 0) nodes.set(Number(match[1]), mine);
-  }
-  return nodes;
-}

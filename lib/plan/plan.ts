@@ -19,6 +19,7 @@ import { checkRtThrottling } from './rt-throttling.js';
 import { checkHostCpus, checkHostDevices, checkHostFiles, checkHostHugepages, checkRomFiles } from './host-checks.js';
 import { checkInputDevices, checkUsbDevices } from './input-usb-checks.js';
 import { resolveMemoryPath } from './memory-path.js';
+import { resolveNuma } from './numa.js';
 import { chooseQemuVersion, type QemuProbe } from './qemu-version.js';
 import type { Step } from './step.js';
 import { buildSteps } from './steps/index.js';
@@ -92,6 +93,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
   const memoryPath = resolveMemoryPath(profile, sysroot);
   // The mount step mounts it when host preparation is on; otherwise the user has to.
   if (memoryPath?.warning && !profile.host.hugepages) diagnostics.warn(profile.memory.path ? 'memory.path' : 'memory.hugepages', memoryPath.warning);
+  const numa = resolveNuma(profile, sysroot, report, diagnostics);
   const firmware = resolveFirmware(loaded.name, profile, version, sysroot, report, diagnostics);
   const runAs = resolveRunAs(profile, sysroot, report);
   checkTpmPrograms(profile, options.findProgram, options.launching, diagnostics);
@@ -103,6 +105,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
     report,
     warn: (key, message) => diagnostics.warn(key, message),
     ...(memoryPath ? { memoryPath } : {}),
+    ...(numa ? { numa } : {}),
     ...(firmware ? { firmware } : {}),
     ...(runAs ? { runAs } : {}),
     ...(hooks ? { hooks } : {}),
@@ -115,6 +118,7 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
       version,
       diagnostics,
       ...(memoryPath ? { hugepageDir: { path: memoryPath.path, note: memoryPath.note } } : {}),
+      ...(numa ? { numa } : {}),
       ...(firmware ? { firmware } : {}),
     },
     versionNote,

@@ -174,6 +174,8 @@ const memory = mapping({
   lock: v.optional(bool(), false),
   prealloc: v.optional(bool(), false),
   share: v.optional(bool(), false),
+  // One guest NUMA node per host node the pinned vCPUs are on (lib/plan/numa.ts).
+  numa: v.optional(v.picklist(['mirror'], 'expected mirror')),
 });
 
 const firmware = v.variant(

@@ -37,6 +37,25 @@ export interface HugepageDir {
   note: string;
 }
 
+/** One guest NUMA node: the host node its memory is bound to, its vCPUs (guest indices), their host CPUs and its memory in bytes. */
+export interface GuestNumaNode {
+  hostNode: number;
+  vcpus: number[];
+  hostCpus: number[];
+  size: number;
+}
+
+/**
+ * Where guest memory is bound (lib/plan/numa.ts): to the one host node of the pinned vCPUs, or,
+ * with `memory.numa: mirror`, one guest node per host node they are on (`mirror`).
+ */
+export interface GuestNuma {
+  mirror: boolean;
+  nodes: GuestNumaNode[];
+  /** Why, for --explain. */
+  note: string;
+}
+
 /** What the argv builders need: the profile, the QEMU version and facts the plan resolved on the host. */
 export interface BuildInput {
   name: string;
@@ -46,4 +65,6 @@ export interface BuildInput {
   /** The hugetlbfs directory for a file-backed hugepage memory backend, and how it was chosen. */
   hugepageDir?: HugepageDir;
   firmware?: ResolvedFirmware;
+  /** Guest memory's NUMA binding, when the plan settled on one. */
+  numa?: GuestNuma;
 }

@@ -21,7 +21,8 @@ export function buildMachine({ profile, version, firmware }: BuildInput, memoryB
     notes.push(`smm=on ← ${firmware!.source} requires SMM`);
   }
   let memoryBackendId: string | undefined;
-  if (memoryBackend && supports(version, 'machineMemoryBackend')) {
+  // Per-node backends (memory.numa: mirror) are attached by -numa node,memdev= instead.
+  if (memoryBackend && !memoryBackend.nodes && supports(version, 'machineMemoryBackend')) {
     memoryBackendId = MEMORY_BACKEND_ID;
     from.push('memory');
     notes.push(ruleNote(version, 'machineMemoryBackend'));

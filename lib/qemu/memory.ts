@@ -1,7 +1,8 @@
 import { formatSize } from '../size.js';
-import { arg, type Arg, type BuildInput } from './arg.js';
+import { arg, type Arg, type BuildInput, type GuestNumaNode } from './arg.js';
 import { ruleNote, supports } from './features.js';
-import { formatProps, onOff, type PropList } from './props.js';
+import { formatCpuList } from '../cpu-list.js';
+import { formatProps, onOff, type PropList, type PropValue } from './props.js';
 
 export const MEMORY_BACKEND_ID = 'mem';
 
@@ -10,10 +11,27 @@ export interface MemoryBackend {
   props: PropList;
   from: string[];
   notes: string[];
+  /** `memory.numa: mirror`: one backend per guest NUMA node (ids mem0…, each its share), attached by `-numa node,memdev=`. */
+  nodes?: GuestNumaNode[];
 }
 
+const bindProps = (hostNode: number): PropList => [
+  ['host-nodes', hostNode],
+  ['policy', 'bind'],
+];
+
 /** The explicit memory backend the profile needs, or undefined when plain `-m` is enough. */
-export function chooseMemoryBackend({ profile, hugepageDir, diagnostics }: BuildInput): MemoryBackend | undefined {
+export function chooseMemoryBackend(input: BuildInput): MemoryBackend | undefined {
+  const backend = chooseBackend(input);
+  const numa = input.numa;
+  if (!numa) return backend;
+  // Binding needs a backend: plain `-m` has none to set host-nodes on.
+  const bound = backend ?? { type: 'memory-backend-ram' as const, props: [['id', MEMORY_BACKEND_ID], ['size', formatSize(input.profile.memory.size)]], from: ['memory.size'], notes: [] };
+  if (numa.mirror) return { ...bound, from: [...bound.from, 'memory.numa', 'pinning.vcpus'], notes: [...bound.notes, numa.note], nodes: numa.nodes };
+  return { ...bound, props: [...bound.props, ...bindProps(numa.nodes[0]!.hostNode)], from: [...bound.from, 'pinning.vcpus'], notes: [...bound.notes, numa.note] };
+}
+
+function chooseBackend({ profile, hugepageDir, diagnostics }: BuildInput): MemoryBackend | undefined {
   const memory = profile.memory;
   const common: PropList = [
     ['id', MEMORY_BACKEND_ID],
@@ -49,10 +67,21 @@ export function chooseMemoryBackend({ profile, hugepageDir, diagnostics }: Build
   return undefined;
 }
 
+/** `cpus=0-3,cpus=8-11`: -numa takes one range per `cpus=`. */
+const cpuRanges = (vcpus: number[]): PropList => formatCpuList(vcpus).split(',').map((range) => ['cpus', range] as const);
+
 /** `-m`, the backend object, how it is attached (when not by `-machine memory-backend=`), and memory locking. */
 export function buildMemory({ profile, version }: BuildInput, backend: MemoryBackend | undefined): Arg[] {
   const args: Arg[] = [arg(['-m', formatSize(profile.memory.size)], ['memory.size'])];
-  if (backend) {
+  if (backend?.nodes) {
+    // Guest node i (its vCPUs as pinned, in pinning order) on backend mem<i>, bound to its host node.
+    backend.nodes.forEach((node, guestNode) => {
+      const id = `${MEMORY_BACKEND_ID}${guestNode}`;
+      const props: PropList = [...backend.props.map(([key, value]): readonly [string, PropValue] => [key, key === 'id' ? id : key === 'size' ? formatSize(node.size) : value]), ...bindProps(node.hostNode)];
+      args.push(arg(['-object', formatProps(backend.type, props)], backend.from, backend.notes));
+      args.push(arg(['-numa', formatProps('node', [['nodeid', guestNode], ['memdev', id], ...cpuRanges(node.vcpus)])], ['memory.numa', 'pinning.vcpus']));
+    });
+  } else if (backend) {
     args.push(arg(['-object', formatProps(backend.type, backend.props)], backend.from, backend.notes));
     if (!supports(version, 'machineMemoryBackend')) {
       args.push(arg(['-numa', formatProps('node', [['nodeid', 0], ['memdev', MEMORY_BACKEND_ID]])], ['memory'], ['-numa node,memdev= ← rule: QEMU before 5.0 has no -machine memory-backend=']));

@@ -1,4 +1,6 @@
 import t from 'tap';
+import type { GuestNuma, HugepageDir } from '../../lib/qemu/arg.js';
+import { buildMachine } from '../../lib/qemu/machine.js';
 import { buildMemory, chooseMemoryBackend } from '../../lib/qemu/memory.js';
 import { formatProps } from '../../lib/qemu/props.js';
 import { buildInput, type InputOptions, type ProfileData } from '../fixtures/build-input.js';
@@ -77,4 +79,49 @@ t.test('memory.lock: -realtime before 3.0, -overcommit from 3.0', async (t) => {
     from: ['memory.lock'],
     notes: ['-overcommit mem-lock=on ← rule: QEMU 3.0 ≥ 3.0 (-realtime mlock=on was removed in 6.0)'],
   });
+});
+
+const GIB = 1 << 30;
+const BIND_1: GuestNuma = { mirror: false, nodes: [{ hostNode: 1, vcpus: [0, 1], hostCpus: [16, 48], size: 8 * GIB }], note: 'bound ← node 1' };
+const MIRROR: GuestNuma = {
+  mirror: true,
+  nodes: [
+    { hostNode: 0, vcpus: [0, 1, 4, 5], hostCpus: [0, 32, 1, 33], size: 5 * GIB },
+    { hostNode: 1, vcpus: [2, 3], hostCpus: [16, 48], size: 3 * GIB },
+  ],
+  note: 'mirror ← nodes 0 and 1',
+};
+const numaArgs = (memory: ProfileData['memory'], numa: GuestNuma, at = '7.2', hugepageDir?: HugepageDir) => {
+  const input = buildInput({ memory }, { version: at, numa, ...(hugepageDir ? { hugepageDir } : {}) });
+  const backend = chooseMemoryBackend(input);
+  return { memory: buildMemory(input, backend), machine: buildMachine(input, backend)[0]!.words[1] };
+};
+
+t.test('bound to one node: host-nodes and policy on the backend, plain memory gets a ram backend for them', async (t) => {
+  const plain = numaArgs({ size: '8G' }, BIND_1);
+  t.strictSame(plain.memory, [
+    { words: ['-m', '8G'], from: ['memory.size'], notes: [] },
+    { words: ['-object', 'memory-backend-ram,id=mem,size=8G,host-nodes=1,policy=bind'], from: ['memory.size', 'pinning.vcpus'], notes: ['bound ← node 1'] },
+  ]);
+  t.match(plain.machine, /,memory-backend=mem$/);
+  const hugetlbfs = numaArgs({ size: '8G', hugepages: '1G', prealloc: true }, BIND_1, '7.2', { path: '/dev/hugepages1G', note: 'mount' });
+  t.equal(hugetlbfs.memory[1]!.words[1], 'memory-backend-file,id=mem,size=8G,mem-path=/dev/hugepages1G,prealloc=on,host-nodes=1,policy=bind');
+  t.equal(numaArgs({ size: '8G', hugepages: '2M', backend: 'memfd' }, BIND_1).memory[1]!.words[1], 'memory-backend-memfd,id=mem,size=8G,hugetlb=on,hugetlbsize=2M,host-nodes=1,policy=bind');
+  t.strictSame(numaArgs({ size: '8G' }, BIND_1, '4.2').memory.map((arg) => arg.words[1]), ['8G', 'memory-backend-ram,id=mem,size=8G,host-nodes=1,policy=bind', 'node,nodeid=0,memdev=mem'], 'before 5.0 attached by -numa as ever');
+});
+
+t.test('mirror: a bound backend per guest node and its -numa node with its vCPUs; no -machine memory-backend', async (t) => {
+  const { memory, machine } = numaArgs({ size: '8G', hugepages: '1G' }, MIRROR, '7.2', { path: '/dev/hugepages1G', note: 'mount' });
+  t.strictSame(memory.map((arg) => arg.words), [
+    ['-m', '8G'],
+    ['-object', 'memory-backend-file,id=mem0,size=5G,mem-path=/dev/hugepages1G,host-nodes=0,policy=bind'],
+    ['-numa', 'node,nodeid=0,memdev=mem0,cpus=0-1,cpus=4-5'],
+    ['-object', 'memory-backend-file,id=mem1,size=3G,mem-path=/dev/hugepages1G,host-nodes=1,policy=bind'],
+    ['-numa', 'node,nodeid=1,memdev=mem1,cpus=2-3'],
+  ]);
+  t.strictSame(memory[1]!.from, ['memory.size', 'memory.hugepages', 'memory.numa', 'pinning.vcpus']);
+  t.strictSame(memory[1]!.notes, ['mount', 'mirror ← nodes 0 and 1']);
+  t.notMatch(machine, /memory-backend/, 'QEMU takes the whole RAM from -machine memory-backend=: not with per-node backends');
+  t.equal(numaArgs({ size: '8G' }, MIRROR).memory[1]!.words[1], 'memory-backend-ram,id=mem0,size=5G,host-nodes=0,policy=bind', 'plain memory: ram backends');
+  t.strictSame(numaArgs({ size: '8G' }, MIRROR, '4.2').memory.map((arg) => arg.words[0]), ['-m', '-object', '-numa', '-object', '-numa'], 'the same before 5.0: no extra -numa for mem');
 });

@@ -1,6 +1,6 @@
 import type { Sysroot } from '../../host/sysroot.js';
 import type { Profile } from '../../profile/schema.js';
-import type { ResolvedFirmware } from '../../qemu/arg.js';
+import type { GuestNuma, ResolvedFirmware } from '../../qemu/arg.js';
 import type { Report } from '../host-checks.js';
 import type { PlannedHooks } from '../hooks.js';
 import type { MemoryPath } from '../memory-path.js';
@@ -17,6 +17,8 @@ export interface StepContext {
   warn?: Report;
   /** The hugetlbfs directory QEMU will use, when the memory is file-backed huge pages. */
   memoryPath?: MemoryPath;
+  /** Guest memory's NUMA binding (lib/plan/numa.ts): the huge pages are reserved on its nodes. */
+  numa?: GuestNuma;
   /** The OVMF files the plan settled on (UEFI guests only). */
   firmware?: ResolvedFirmware;
   /** `host.runAs` as this host's /etc/passwd has it (absent when unset, or the host lacks the user). */

@@ -1,31 +1,47 @@
-/** Reserves the huge pages the VM needs (only the missing ones) and mounts hugetlbfs for them. */
+/**
+ * Reserves the huge pages the VM needs (only the missing ones): on the NUMA node(s) guest memory is
+ * bound to, else host-wide; and mounts hugetlbfs for them.
+ */
 import { formatCpuList } from '../../cpu-list.js';
-import { readCpuNodes } from '../../host/cpus.js';
-import { readHugepagePool } from '../../host/hugepages.js';
+import { readHugepagePool, type HugepagePool } from '../../host/hugepages.js';
+import type { Sysroot } from '../../host/sysroot.js';
+import type { Profile } from '../../profile/schema.js';
 import { parseSize } from '../../size.js';
 import type { StepContext } from './context.js';
 import type { StepDraft } from '../step.js';
 
-export function planHugepages({ profile, sysroot }: StepContext): StepDraft[] {
+export function planHugepages({ profile, sysroot, numa }: StepContext): StepDraft[] {
   const { hugepages, size } = profile.memory;
   if (hugepages === false || !profile.host.hugepages) return [];
   const pageSize = parseSize(hugepages)!;
-  const needed = Math.ceil(size / pageSize);
-  // Pages on the node of the pinned CPUs keep guest memory local to them.
-  const nodes = profile.pinning ? readCpuNodes(sysroot, profile.pinning.vcpus) : new Map<number, number[]>();
-  const multiNode = sysroot.list('/sys/devices/system/node').filter((entry) => /^node\d+$/.test(entry)).length > 1;
-  const node = multiNode && nodes.size === 1 ? [...nodes.keys()][0] : undefined;
-  const pool = (node !== undefined ? readHugepagePool(sysroot, pageSize, node) : undefined) ?? readHugepagePool(sysroot, pageSize);
+  // Memory bound to a node takes its pages from that node's pool only (lib/plan/numa.ts found each pool).
+  if (numa) {
+    return numa.nodes.flatMap((node) => {
+      const pool = readHugepagePool(sysroot, pageSize, node.hostNode)!;
+      const needed = Math.ceil(node.size / pageSize);
+      return reserveStep(profile, sysroot, pool, needed, {
+        id: numa.mirror ? ` node${node.hostNode}` : '',
+        where: ` on NUMA node ${node.hostNode} (the pinned CPUs ${formatCpuList(node.hostCpus)})`,
+        needs: numa.mirror ? `${needed} there` : String(needed),
+      });
+    });
+  }
+  const pool = readHugepagePool(sysroot, pageSize);
   if (!pool) return []; // the host checks report a page size the host lacks
-  const where = pool.dir.startsWith('/sys/devices/system/node/') ? ` on NUMA node ${node} (the pinned CPUs ${formatCpuList(nodes.get(node!)!)})` : '';
-  const step = { id: `reserve-hugepages ${hugepages}`, phase: 'prepare' as const, title: `reserve ${needed} huge pages of ${hugepages}${where}`, from: ['memory.size', 'memory.hugepages', 'host.hugepages'] };
+  const needed = Math.ceil(size / pageSize);
+  return reserveStep(profile, sysroot, pool, needed, { id: '', where: '', needs: String(needed) });
+}
+
+function reserveStep(profile: Profile, sysroot: Sysroot, pool: HugepagePool, needed: number, label: { id: string; where: string; needs: string }): StepDraft[] {
+  const hugepages = profile.memory.hugepages as string;
+  const step = { id: `reserve-hugepages ${hugepages}${label.id}`, phase: 'prepare' as const, title: `reserve ${needed} huge pages of ${hugepages}${label.where}`, from: ['memory.size', 'memory.hugepages', 'host.hugepages'] };
   const notes = [`${pool.free} of ${pool.total} are free now`];
   const missing = needed - pool.free;
   if (missing <= 0) return [{ ...step, notes, skip: `${pool.free} are free already` }];
   return [
     {
       ...step,
-      title: `reserve ${missing} more huge pages of ${hugepages}${where} (the VM needs ${needed})`,
+      title: `reserve ${missing} more huge pages of ${hugepages}${label.where} (the VM needs ${label.needs})`,
       notes,
       actions: [
         // Compaction makes room for contiguous pages; there is nothing to undo.

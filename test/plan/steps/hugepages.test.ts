@@ -7,14 +7,19 @@ import t from 'tap';
 import { Sysroot } from '../../../lib/host/sysroot.js';
 import type { MemoryPath } from '../../../lib/plan/memory-path.js';
 import { resolveMemoryPath } from '../../../lib/plan/memory-path.js';
+import { resolveNuma } from '../../../lib/plan/numa.js';
 import type { StepContext } from '../../../lib/plan/steps/context.js';
 import { planHugepages, planHugetlbfsMount } from '../../../lib/plan/steps/hugepages.js';
 import { host } from '../../fixtures/helpers.js';
 import { copyHost } from '../../fixtures/launch.js';
 import { profileOf, recorder, sysrootOf } from '../../fixtures/trees.js';
 
+/** The context the plan gives: with the NUMA binding it resolves for the profile on that host. */
 function contextOf(data: Record<string, unknown>, sysroot: Sysroot, memoryPath?: MemoryPath): StepContext {
-  return { name: 'vm', profile: profileOf(data), sysroot, report: recorder().report, ...(memoryPath ? { memoryPath } : {}) };
+  const profile = profileOf(data);
+  const { report, diagnostics } = recorder();
+  const numa = resolveNuma(profile, sysroot, report, diagnostics);
+  return { name: 'vm', profile, sysroot, report, ...(memoryPath ? { memoryPath } : {}), ...(numa ? { numa } : {}) };
 }
 
 
@@ -108,6 +113,26 @@ t.test('a node without a pool of that size: the host-wide pool', async (t) => {
   const [step] = planHugepages(contextOf({ memory: { size: '2G', hugepages: '1G' }, pinning: { vcpus: [16] } }, new Sysroot(root)));
   t.equal(step!.title, 'reserve 2 more huge pages of 1G (the VM needs 2)');
   t.strictSame(step!.actions![1], reserve(GLOBAL_1G, 2, '1G'));
+});
+
+t.test('memory.numa: mirror: each guest node’s share reserved in its host node’s pool, released there', async (t) => {
+  const node = (n: number) => `/sys/devices/system/node/node${n}/hugepages/hugepages-1048576kB/nr_hugepages`;
+  // 4 vCPUs on node 0 and 2 on node 1: 36G is 24G and 12G; 16 pages are free on each node.
+  const steps = planHugepages(contextOf({ cpu: { threads: 2 }, memory: { size: '36G', hugepages: '1G', numa: 'mirror' }, pinning: { vcpus: [0, 32, 1, 33, 16, 48] } }, host('epyc-2s')));
+  t.strictSame(steps, [
+    {
+      id: 'reserve-hugepages 1G node0',
+      phase: 'prepare',
+      title: 'reserve 8 more huge pages of 1G on NUMA node 0 (the pinned CPUs 0-1,32-33) (the VM needs 24 there)',
+      from: FROM,
+      notes: ['16 of 16 are free now'],
+      actions: [COMPACT, reserve(node(0), 8, '1G')],
+    },
+    { id: 'reserve-hugepages 1G node1', phase: 'prepare', title: 'reserve 12 huge pages of 1G on NUMA node 1 (the pinned CPUs 16,48)', from: FROM, notes: ['16 of 16 are free now'], skip: '16 are free already' },
+  ]);
+  const spread = planHugepages(contextOf({ memory: { size: '36G', hugepages: '1G' }, pinning: { vcpus: [0, 16] } }, host('epyc-2s')));
+  t.strictSame(spread.map((step) => step.id), ['reserve-hugepages 1G'], 'without mirror: one host-wide reservation');
+  t.strictSame(spread[0]!.actions![1], reserve(GLOBAL_1G, 4, '1G'));
 });
 
 t.test('no step: no huge pages, host.hugepages false, or no pool of that size', async (t) => {
