@@ -35,3 +35,19 @@ export function formatCpuMask(cpus: Iterable<number>): string {
   const hex = Array.from(groups, (group) => (group ?? 0).toString(16)).reverse();
   return hex.map((group, i) => (i === 0 ? group : group.padStart(8, '0'))).join(',') || '0';
 }
+
+/**
+ * Reads a sysfs cpumask (`thread_siblings`, `shared_cpu_map`, `nodeN/cpumap`): 32-bit hex
+ * groups, most significant first, comma-separated (`00000000,0000f00f`) → the CPUs set in it,
+ * sorted; undefined when malformed.
+ */
+export function parseCpuMask(text: string): number[] | undefined {
+  const trimmed = text.trim();
+  if (!/^[0-9a-fA-F]{1,8}(,[0-9a-fA-F]{1,8})*$/.test(trimmed)) return undefined;
+  const cpus: number[] = [];
+  trimmed.split(',').reverse().forEach((group, index) => {
+    const bits = parseInt(group, 16);
+    for (let bit = 0; bit < 32; bit++) if ((bits >>> bit) & 1) cpus.push(index * 32 + bit);
+  });
+  return cpus;
+}

@@ -3,6 +3,8 @@ import type { Sysroot } from './sysroot.js';
 export interface CpuInfo {
   /** `GenuineIntel`, `AuthenticAMD`; undefined when /proc/cpuinfo does not say. */
   vendor?: string;
+  /** The first CPU's `cpu family` (decimal: 21 is AMD's family 15h); undefined when not given. */
+  family?: number;
   /** The first CPU's flags (`vmx`, `svm`…). */
   flags: Set<string>;
 }
@@ -13,7 +15,8 @@ export function readCpuInfo(sysroot: Sysroot): CpuInfo | undefined {
   if (text === undefined) return undefined;
   const vendor = /^vendor_id\s*:\s*(\S+)/m.exec(text)?.[1];
   const flags = /^flags\s*:(.*)$/m.exec(text)?.[1] ?? '';
-  return { ...(vendor ? { vendor } : {}), flags: new Set(flags.trim().split(/\s+/).filter(Boolean)) };
+  const family = /^cpu family\s*:\s*(\d+)/m.exec(text)?.[1];
+  return { ...(vendor ? { vendor } : {}), ...(family ? { family: Number(family) } : {}), flags: new Set(flags.trim().split(/\s+/).filter(Boolean)) };
 }
 
 export type CpuVendor = 'intel' | 'amd' | undefined;

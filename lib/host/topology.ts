@@ -1,9 +1,12 @@
 /**
  * The host's CPU topology as sysfs describes it: packages, dies, NUMA nodes, cores with their
  * SMT siblings, which CPUs share an L2 and an L3, hybrid core types, and which CPUs are online
- * or isolated. What `lstopo` and the `thread_siblings_list | sort | uniq` loop show.
+ * or isolated. What `lstopo` and the `thread_siblings_list | sort | uniq` loop show, read the
+ * way hwloc reads it on any kernel: bitmask files where the `*_list` ones are missing, no cache
+ * level where sysfs names none, CPU numbers with gaps and offline CPUs without topology.
  */
-import { parseCpuList } from '../cpu-list.js';
+import { readCpuInfo } from './cpuinfo.js';
+import { readCpuListFile, readCpuSet, readSysfsInt, readSysfsText } from './sysfs-values.js';
 import type { Sysroot } from './sysroot.js';
 
 const CPU_DIR = '/sys/devices/system/cpu';
@@ -19,7 +22,7 @@ export interface LogicalCpu {
   core?: number;
   /** This CPU and its SMT siblings (the same core), sorted. */
   threadSiblings: number[];
-  /** CPUs sharing this CPU's L2 / L3 cache, sorted; just the CPU itself when sysfs does not say. */
+  /** CPUs sharing this CPU's L2 / L3 cache, sorted; empty when sysfs names no such cache (or the CPU is offline). */
   l2Shared: number[];
   l3Shared: number[];
   /** `P` or `E` on hybrid hosts, undefined when all cores are alike. */
@@ -31,17 +34,11 @@ export interface CpuTopology {
   cpus: LogicalCpu[];
   /** Where the core types came from (`/sys/devices/cpu_core/cpus`, `cpu_capacity`…); undefined when there are none. */
   typeSource?: string;
+  /** What the reader did differently from the kernel's own view, one sentence each (AMD compute units). */
+  notes?: string[];
 }
 
-const readList = (sysroot: Sysroot, path: string) => {
-  const text = sysroot.readText(path);
-  return text === undefined ? undefined : parseCpuList(text);
-};
-
-const readInt = (sysroot: Sysroot, path: string) => {
-  const text = sysroot.readText(path)?.trim();
-  return text === undefined || !/^-?\d+$/.test(text) ? undefined : Number(text);
-};
+const readInt = readSysfsInt;
 
 /** Which `cache/index*` directories hold the L2 and L3 (data or unified) caches: level → index name. */
 function readCacheLayout(sysroot: Sysroot, cpu: number): Map<number, string> {
@@ -52,7 +49,7 @@ function readCacheLayout(sysroot: Sysroot, cpu: number): Map<number, string> {
     const level = readInt(sysroot, `${dir}/${index}/level`);
     // L1 is per core on every x86 CPU; only L2 and L3 say something about grouping.
     if (level !== 2 && level !== 3) continue;
-    if (sysroot.readText(`${dir}/${index}/type`)?.trim() !== 'Instruction') layout.set(level, index);
+    if (readSysfsText(sysroot, `${dir}/${index}/type`) !== 'Instruction') layout.set(level, index);
   }
   return layout;
 }
@@ -66,7 +63,7 @@ function readCacheSharing(sysroot: Sysroot, cpu: number, layout: Map<number, str
   const read = (levels: Map<number, string>) => {
     const sharing = new Map<number, number[]>();
     for (const [level, index] of levels) {
-      const shared = readList(sysroot, `${CPU_DIR}/cpu${cpu}/cache/${index}/shared_cpu_list`);
+      const shared = readCpuSet(sysroot, `${CPU_DIR}/cpu${cpu}/cache/${index}/shared_cpu_list`, `${CPU_DIR}/cpu${cpu}/cache/${index}/shared_cpu_map`);
       if (shared === undefined || !shared.includes(cpu)) return undefined;
       sharing.set(level, shared);
     }
@@ -86,8 +83,8 @@ const RANKING_SOURCES = ['cpu_capacity', 'acpi_cppc/highest_perf', 'cpufreq/cpui
  */
 function readCoreTypes(sysroot: Sysroot, online: number[]): { types: Map<number, 'P' | 'E'>; source?: string } {
   const types = new Map<number, 'P' | 'E'>();
-  const pCores = readList(sysroot, '/sys/devices/cpu_core/cpus');
-  const eCores = readList(sysroot, '/sys/devices/cpu_atom/cpus');
+  const pCores = readCpuListFile(sysroot, '/sys/devices/cpu_core/cpus');
+  const eCores = readCpuListFile(sysroot, '/sys/devices/cpu_atom/cpus');
   if (pCores && eCores) {
     for (const cpu of pCores) types.set(cpu, 'P');
     for (const cpu of eCores) types.set(cpu, 'E');
@@ -105,14 +102,38 @@ function readCoreTypes(sysroot: Sysroot, online: number[]): { types: Map<number,
   return { types };
 }
 
+/**
+ * Whether the kernel's SMT siblings are really cores, as hwloc decides: siblings with different
+ * `core_id`s (hwloc's Linux backend makes one core per CPU then), or an AMD family 15h CPU
+ * (Bulldozer to Excavator), whose compute units the kernel lists as SMT siblings although each
+ * of its two cores has its own integer units and L1d and only the L2, FPU and L1i are shared.
+ */
+function computeUnitNote(sysroot: Sysroot, siblingSets: number[][], coreOf: (cpu: number) => number | undefined): { split: boolean; note?: string } {
+  const multi = siblingSets.filter((set) => set.length > 1);
+  if (multi.length === 0) return { split: false };
+  const info = readCpuInfo(sysroot);
+  if (info?.vendor === 'AuthenticAMD' && info.family === 0x15) {
+    return {
+      split: true,
+      note: 'AMD family 15h (cpu family 21): the kernel lists the two cores of each compute unit as SMT siblings; shown as hwloc shows them, as separate cores sharing their L2 (and FPU and L1i)',
+    };
+  }
+  const differing = multi.find((set) => new Set(set.map(coreOf)).size > 1);
+  if (!differing) return { split: false };
+  return { split: true, note: 'thread siblings with different core_ids (CPUs ' + differing.join(',') + '…): shown as hwloc shows them, one core per CPU' };
+}
+
 export function readCpuTopology(sysroot: Sysroot): CpuTopology {
-  const present = readList(sysroot, `${CPU_DIR}/present`) ?? sysroot.list(CPU_DIR).flatMap((name) => (/^cpu\d+$/.test(name) ? [Number(name.slice(3))] : []));
-  const online = new Set(readList(sysroot, `${CPU_DIR}/online`) ?? present);
-  const isolated = new Set(readList(sysroot, `${CPU_DIR}/isolated`) ?? []);
+  const present = readCpuListFile(sysroot, `${CPU_DIR}/present`) ?? sysroot.list(CPU_DIR).flatMap((name) => (/^cpu\d+$/.test(name) ? [Number(name.slice(3))] : [])).sort((a, b) => a - b);
+  const onlineList = readCpuListFile(sysroot, `${CPU_DIR}/online`);
+  // As hwloc: a CPU is offline when the kernel's online list leaves it out or its own cpuN/online says 0 (cpu0 often has no such file).
+  const online = new Set(present.filter((cpu) => (onlineList ? onlineList.includes(cpu) : true) && readSysfsText(sysroot, `${CPU_DIR}/cpu${cpu}/online`) !== '0'));
+  const isolated = new Set(readCpuListFile(sysroot, `${CPU_DIR}/isolated`) ?? []);
   const nodeOf = new Map<number, number>();
   for (const name of sysroot.list('/sys/devices/system/node')) {
     if (!/^node\d+$/.test(name)) continue;
-    for (const cpu of readList(sysroot, `/sys/devices/system/node/${name}/cpulist`) ?? []) nodeOf.set(cpu, Number(name.slice(4)));
+    const dir = `/sys/devices/system/node/${name}`;
+    for (const cpu of readCpuSet(sysroot, `${dir}/cpulist`, `${dir}/cpumap`) ?? []) nodeOf.set(cpu, Number(name.slice(4)));
   }
   const onlineCpus = present.filter((cpu) => online.has(cpu));
   const { types, source } = readCoreTypes(sysroot, onlineCpus);
@@ -122,13 +143,15 @@ export function readCpuTopology(sysroot: Sysroot): CpuTopology {
   const l3Of = new Map<number, number[]>();
   const siblingsOf = new Map<number, number[]>();
   let layout: Map<number, string> | undefined;
-  const readSiblings = (cpu: number) => {
-    if (!siblingsOf.has(cpu)) {
-      const siblings = readList(sysroot, `${CPU_DIR}/cpu${cpu}/topology/thread_siblings_list`) ?? [cpu];
-      for (const sibling of siblings.includes(cpu) ? siblings : [cpu]) siblingsOf.set(sibling, siblings.includes(cpu) ? siblings : [cpu]);
-    }
-    return siblingsOf.get(cpu)!;
-  };
+  for (const cpu of onlineCpus) {
+    if (siblingsOf.has(cpu)) continue;
+    const dir = `${CPU_DIR}/cpu${cpu}/topology`;
+    const read = readCpuSet(sysroot, `${dir}/thread_siblings_list`, `${dir}/thread_siblings`) ?? [cpu];
+    const siblings = read.includes(cpu) ? read : [cpu];
+    for (const sibling of siblings) siblingsOf.set(sibling, siblings);
+  }
+  const coreIds = new Map(present.map((cpu) => [cpu, readInt(sysroot, `${CPU_DIR}/cpu${cpu}/topology/core_id`)]));
+  const { split, note } = computeUnitNote(sysroot, [...new Set(siblingsOf.values())], (cpu) => coreIds.get(cpu));
   const cpus = present.map((cpu): LogicalCpu => {
     const dir = `${CPU_DIR}/cpu${cpu}/topology`;
     if (online.has(cpu) && !(l2Of.has(cpu) && l3Of.has(cpu))) {
@@ -138,7 +161,7 @@ export function readCpuTopology(sysroot: Sysroot): CpuTopology {
     }
     const pkg = readInt(sysroot, `${dir}/physical_package_id`);
     const die = readInt(sysroot, `${dir}/die_id`);
-    const core = readInt(sysroot, `${dir}/core_id`);
+    const core = coreIds.get(cpu);
     const node = nodeOf.get(cpu);
     const type = types.get(cpu);
     return {
@@ -149,11 +172,12 @@ export function readCpuTopology(sysroot: Sysroot): CpuTopology {
       ...(die === undefined || die < 0 ? {} : { die }),
       ...(node === undefined ? {} : { node }),
       ...(core === undefined ? {} : { core }),
-      threadSiblings: online.has(cpu) ? readSiblings(cpu) : [cpu],
-      l2Shared: l2Of.get(cpu) ?? [cpu],
-      l3Shared: l3Of.get(cpu) ?? [cpu],
+      threadSiblings: online.has(cpu) && !split ? siblingsOf.get(cpu)! : [cpu],
+      // No cache level in sysfs means none known, as hwloc shows it: never each CPU its own L3.
+      l2Shared: online.has(cpu) ? (l2Of.get(cpu) ?? []) : [],
+      l3Shared: online.has(cpu) ? (l3Of.get(cpu) ?? []) : [],
       ...(type ? { type } : {}),
     };
   });
-  return { cpus, ...(source ? { typeSource: source } : {}) };
+  return { cpus, ...(source ? { typeSource: source } : {}), ...(note ? { notes: [note] } : {}) };
 }
