@@ -40,7 +40,8 @@ export function cpuTopology(options: CpuTopologyOptions, cwd: string, env: NodeJ
   if (options.profile !== undefined && options.suggest === undefined) throw new UsageError('--profile goes with --suggest N');
   const topology = readCpuTopology(sysroot);
   if (topology.cpus.length === 0) throw new UsageError(`no CPUs under ${sysroot.path('/sys/devices/system/cpu')}: is --sysroot a host tree?`);
-  if (options.suggest === undefined) return { stdout: options.json ? renderTopologyJson(topology) : renderTopologyText(topology), stderr: [], exitCode: 0 };
+  // The JSON stays an array of CPUs; its notes (the text has them inline) go to stderr.
+  if (options.suggest === undefined) return { stdout: options.json ? renderTopologyJson(topology) : renderTopologyText(topology), stderr: options.json ? (topology.notes ?? []).map((note) => `note: ${note}`) : [], exitCode: 0 };
   if (!/^[1-9]\d*$/.test(options.suggest)) throw new UsageError(`--suggest: expected a number of vCPUs like 8, got "${options.suggest}"`);
   const loaded = options.profile === undefined ? undefined : loadProfile(options.profile, { cwd, env });
   const node = loaded ? passthroughNumaNode(loaded.profile, sysroot) : undefined;

@@ -19,17 +19,19 @@ export function renderTopologyText(topology: CpuTopology): string {
   const cores = new Map<string, LogicalCpu>();
   for (const cpu of online) if (!cores.has(cpu.threadSiblings.join(','))) cores.set(cpu.threadSiblings.join(','), cpu);
   const smt = [...cores.values()].filter((cpu) => cpu.threadSiblings.length > 1).length;
+  const l3Caches = new Set(online.filter((cpu) => cpu.l3Shared.length > 0).map((cpu) => cpu.l3Shared.join(','))).size;
   const lines = [
     `${count(cpus.length, 'CPU')} (${listOrNone(cpus.map((cpu) => cpu.cpu))}): online ${listOrNone(online.map((cpu) => cpu.cpu))}, offline ${listOrNone(cpus.filter((cpu) => !cpu.online).map((cpu) => cpu.cpu))}, isolated ${listOrNone(cpus.filter((cpu) => cpu.isolated).map((cpu) => cpu.cpu))}`,
-    `${count(distinct((cpu) => cpu.package), 'package')}, ${count(distinct((cpu) => `${cpu.package}/${cpu.die}`), 'die')}, ${count(distinct((cpu) => cpu.node), 'NUMA node')}, ${count(cores.size, 'core')} (${smt} with SMT siblings), ${count(distinct((cpu) => cpu.l3Shared.join(',')), 'L3 cache')}`,
+    `${count(distinct((cpu) => cpu.package), 'package')}, ${count(distinct((cpu) => `${cpu.package}/${cpu.die}`), 'die')}, ${count(distinct((cpu) => cpu.node), 'NUMA node')}, ${count(cores.size, 'core')} (${smt} with SMT siblings), ${l3Caches > 0 ? count(l3Caches, 'L3 cache') : 'no L3 cache in sysfs'}`,
   ];
   if (topology.typeSource) {
     const ofType = (type: string) => listOrNone(online.filter((cpu) => cpu.type === type).map((cpu) => cpu.cpu));
     lines.push(`core types: P ${ofType('P')}, E ${ofType('E')} (from ${topology.typeSource})`);
   }
+  for (const note of topology.notes ?? []) lines.push(`note: ${note}`);
   const rows = [['node', 'package', 'die', 'core', 'CPUs', 'type', 'L2 shared', 'L3 shared']];
   for (const cpu of cores.values()) {
-    rows.push([show(cpu.node), show(cpu.package), show(cpu.die), show(cpu.core), formatCpuList(cpu.threadSiblings), cpu.type ?? '-', formatCpuList(cpu.l2Shared), formatCpuList(cpu.l3Shared)]);
+    rows.push([show(cpu.node), show(cpu.package), show(cpu.die), show(cpu.core), formatCpuList(cpu.threadSiblings), cpu.type ?? '-', listOrNone(cpu.l2Shared), listOrNone(cpu.l3Shared)]);
   }
   return [...lines, '', ...pad(rows)].join('\n') + '\n';
 }

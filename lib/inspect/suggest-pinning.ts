@@ -51,7 +51,7 @@ function coresOf(topology: CpuTopology): Core[] {
     const key = cpus.join(',');
     if (seen.has(key)) continue;
     seen.add(key);
-    const l3 = cpu.l3Shared.length > 1 ? formatCpuList(cpu.l3Shared) : `package ${cpu.package ?? '?'}`;
+    const l3 = cpu.l3Shared.length > 0 ? formatCpuList(cpu.l3Shared) : `package ${cpu.package ?? '?'}`;
     cores.push({ cpus, l3, ...(cpu.type ? { type: cpu.type } : {}), ...(cpu.node === undefined ? {} : { node: cpu.node }) });
   }
   return cores.sort((a, b) => a.cpus[0]! - b.cpus[0]!);
@@ -107,7 +107,7 @@ export function suggestPinning(topology: CpuTopology, request: SuggestRequest): 
     chosen = fill([...domain].sort(byPreference), wanted);
     if (chosen) {
       const l3 = domain[0]!.l3;
-      reasons.push(l3.startsWith('package') ? `all in one ${l3} (sysfs names no L3 cache)` : `all in one L3 cache, the one CPUs ${l3} share`);
+      reasons.push(l3.startsWith('package') ? `sysfs names no L3 cache, so there was no cache to go by: all in one ${l3}` : `all in one L3 cache, the one CPUs ${l3} share`);
       break;
     }
   }
@@ -116,7 +116,12 @@ export function suggestPinning(topology: CpuTopology, request: SuggestRequest): 
     for (const [node, nodeCores] of nodes) {
       chosen = fill([...nodeCores].sort(byDomain), wanted);
       if (chosen) {
-        reasons.push(`no one L3 cache has ${wanted} CPUs of whole cores free, so the guest spans L3 caches within NUMA node ${node ?? '?'}`);
+        const noL3 = nodeCores.every((core) => core.l3.startsWith('package'));
+        reasons.push(
+          noL3
+            ? `sysfs names no L3 cache, so there was no cache to go by; no one package has ${wanted} CPUs of whole cores free, so the guest spans packages within NUMA node ${node ?? '?'}`
+            : `no one L3 cache has ${wanted} CPUs of whole cores free, so the guest spans L3 caches within NUMA node ${node ?? '?'}`,
+        );
         break;
       }
     }
@@ -142,6 +147,7 @@ export function suggestPinning(topology: CpuTopology, request: SuggestRequest): 
   if (threads > 1 && [...widths].some((width) => width !== threads)) reasons.push(`the guest asks for threads: ${threads}, but some of these host cores have ${[...widths].filter((width) => width !== threads).join(' or ')} thread(s)`);
   const l3Domains = new Set(chosen.map((core) => core.l3));
   const l3 = l3Domains.size === 1 && !chosen[0]!.l3.startsWith('package') ? topology.cpus.find((cpu) => cpu.cpu === chosen[0]!.cpus[0])!.l3Shared : undefined;
+  reasons.push(...(topology.notes ?? []));
   return {
     vcpus: chosen.flatMap((core) => core.cpus),
     emulator: hostCore!.cpus,
