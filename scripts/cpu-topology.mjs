@@ -13,6 +13,7 @@ await runCli('cpu-topology', () => {
   for (const name of OPTIONS.string) {
     if (args[name] === '' || Array.isArray(args[name])) throw new UsageError(`--${name} takes one value`);
   }
-  const { stdout } = cpuTopology({ suggest: args.suggest, profile: args.profile, json: args.json, sysroot: args.sysroot }, process.cwd(), process.env);
+  const { stdout, stderr } = cpuTopology({ suggest: args.suggest, profile: args.profile, json: args.json, sysroot: args.sysroot }, process.cwd(), process.env);
+  for (const line of stderr) process.stderr.write(`${line}\n`);
   return stdout;
 });

@@ -126,8 +126,8 @@ function computeUnitNote(sysroot: Sysroot, siblingSets: number[][], coreOf: (cpu
 export function readCpuTopology(sysroot: Sysroot): CpuTopology {
   const present = readCpuListFile(sysroot, `${CPU_DIR}/present`) ?? sysroot.list(CPU_DIR).flatMap((name) => (/^cpu\d+$/.test(name) ? [Number(name.slice(3))] : [])).sort((a, b) => a - b);
   const onlineList = readCpuListFile(sysroot, `${CPU_DIR}/online`);
-  // As hwloc: a CPU is offline when the kernel's online list leaves it out or its own cpuN/online says 0 (cpu0 often has no such file).
-  const online = new Set(present.filter((cpu) => (onlineList ? onlineList.includes(cpu) : true) && readSysfsText(sysroot, `${CPU_DIR}/cpu${cpu}/online`) !== '0'));
+  // The kernel's online list; kernels before it (2.6.2x) have only each CPU's cpuN/online, 0 when offline (cpu0 often has none).
+  const online = new Set(onlineList ? present.filter((cpu) => onlineList.includes(cpu)) : present.filter((cpu) => readSysfsText(sysroot, `${CPU_DIR}/cpu${cpu}/online`) !== '0'));
   const isolated = new Set(readCpuListFile(sysroot, `${CPU_DIR}/isolated`) ?? []);
   const nodeOf = new Map<number, number>();
   for (const name of sysroot.list('/sys/devices/system/node')) {
