@@ -22,7 +22,7 @@ export function renderTopologyText(topology: CpuTopology): string {
   const l3Caches = new Set(online.filter((cpu) => cpu.l3Shared.length > 0).map((cpu) => cpu.l3Shared.join(','))).size;
   const lines = [
     `${count(cpus.length, 'CPU')} (${listOrNone(cpus.map((cpu) => cpu.cpu))}): online ${listOrNone(online.map((cpu) => cpu.cpu))}, offline ${listOrNone(cpus.filter((cpu) => !cpu.online).map((cpu) => cpu.cpu))}, isolated ${listOrNone(cpus.filter((cpu) => cpu.isolated).map((cpu) => cpu.cpu))}`,
-    `${count(distinct((cpu) => cpu.package), 'package')}, ${count(distinct((cpu) => `${cpu.package}/${cpu.die}`), 'die')}, ${count(distinct((cpu) => cpu.node), 'NUMA node')}, ${count(cores.size, 'core')} (${smt} with SMT siblings), ${l3Caches > 0 ? count(l3Caches, 'L3 cache') : 'no L3 cache in sysfs'}`,
+    `${count(distinct((cpu) => cpu.package), 'package')}, ${online.some((cpu) => cpu.die !== undefined) ? count(distinct((cpu) => `${cpu.package}/${cpu.die}`), 'die') : 'no die_id in sysfs'}, ${count(distinct((cpu) => cpu.node), 'NUMA node')}, ${count(cores.size, 'core')} (${smt} with SMT siblings), ${l3Caches > 0 ? count(l3Caches, 'L3 cache') : 'no L3 cache in sysfs'}`,
   ];
   if (topology.typeSource) {
     const ofType = (type: string) => listOrNone(online.filter((cpu) => cpu.type === type).map((cpu) => cpu.cpu));
