@@ -38,15 +38,13 @@ export interface CpuTopology {
   notes?: string[];
 }
 
-const readInt = readSysfsInt;
-
 /** Which `cache/index*` directories hold the L2 and L3 (data or unified) caches: level → index name. */
 function readCacheLayout(sysroot: Sysroot, cpu: number): Map<number, string> {
   const layout = new Map<number, string>();
   const dir = `${CPU_DIR}/cpu${cpu}/cache`;
   for (const index of sysroot.list(dir)) {
     if (!index.startsWith('index')) continue;
-    const level = readInt(sysroot, `${dir}/${index}/level`);
+    const level = readSysfsInt(sysroot, `${dir}/${index}/level`);
     // L1 is per core on every x86 CPU; only L2 and L3 say something about grouping.
     if (level !== 2 && level !== 3) continue;
     if (readSysfsText(sysroot, `${dir}/${index}/type`) !== 'Instruction') layout.set(level, index);
@@ -91,8 +89,8 @@ function readCoreTypes(sysroot: Sysroot, online: number[]): { types: Map<number,
     return { types, source: '/sys/devices/cpu_core/cpus, /sys/devices/cpu_atom/cpus' };
   }
   for (const source of RANKING_SOURCES) {
-    if (online.length === 0 || readInt(sysroot, `${CPU_DIR}/cpu${online[0]}/${source}`) === undefined) continue;
-    const values = online.map((cpu) => readInt(sysroot, `${CPU_DIR}/cpu${cpu}/${source}`));
+    if (online.length === 0 || readSysfsInt(sysroot, `${CPU_DIR}/cpu${online[0]}/${source}`) === undefined) continue;
+    const values = online.map((cpu) => readSysfsInt(sysroot, `${CPU_DIR}/cpu${cpu}/${source}`));
     if (values.some((value) => value === undefined)) continue;
     const highest = Math.max(...(values as number[]));
     if ((values as number[]).every((value) => value >= highest * 0.9)) return { types };
@@ -108,7 +106,7 @@ function readCoreTypes(sysroot: Sysroot, online: number[]): { types: Map<number,
  * (Bulldozer to Excavator), whose compute units the kernel lists as SMT siblings although each
  * of its two cores has its own integer units and L1d and only the L2, FPU and L1i are shared.
  */
-function computeUnitNote(sysroot: Sysroot, siblingSets: number[][], coreOf: (cpu: number) => number | undefined): { split: boolean; note?: string } {
+function readComputeUnits(sysroot: Sysroot, siblingSets: number[][], coreOf: (cpu: number) => number | undefined): { split: boolean; note?: string } {
   const multi = siblingSets.filter((set) => set.length > 1);
   if (multi.length === 0) return { split: false };
   const info = readCpuInfo(sysroot);
@@ -150,8 +148,8 @@ export function readCpuTopology(sysroot: Sysroot): CpuTopology {
     const siblings = read.includes(cpu) ? read : [cpu];
     for (const sibling of siblings) siblingsOf.set(sibling, siblings);
   }
-  const coreIds = new Map(present.map((cpu) => [cpu, readInt(sysroot, `${CPU_DIR}/cpu${cpu}/topology/core_id`)]));
-  const { split, note } = computeUnitNote(sysroot, [...new Set(siblingsOf.values())], (cpu) => coreIds.get(cpu));
+  const coreIds = new Map(present.map((cpu) => [cpu, readSysfsInt(sysroot, `${CPU_DIR}/cpu${cpu}/topology/core_id`)]));
+  const { split, note } = readComputeUnits(sysroot, [...new Set(siblingsOf.values())], (cpu) => coreIds.get(cpu));
   const cpus = present.map((cpu): LogicalCpu => {
     const dir = `${CPU_DIR}/cpu${cpu}/topology`;
     if (online.has(cpu) && !(l2Of.has(cpu) && l3Of.has(cpu))) {
@@ -159,8 +157,8 @@ export function readCpuTopology(sysroot: Sysroot): CpuTopology {
       const sharing = readCacheSharing(sysroot, cpu, layout);
       for (const [level, map] of [[2, l2Of], [3, l3Of]] as const) for (const other of sharing.get(level) ?? []) map.set(other, sharing.get(level)!);
     }
-    const pkg = readInt(sysroot, `${dir}/physical_package_id`);
-    const die = readInt(sysroot, `${dir}/die_id`);
+    const pkg = readSysfsInt(sysroot, `${dir}/physical_package_id`);
+    const die = readSysfsInt(sysroot, `${dir}/die_id`);
     const core = coreIds.get(cpu);
     const node = nodeOf.get(cpu);
     const type = types.get(cpu);
