@@ -1,7 +1,7 @@
 /** Checks the profile against the host it will run on: CPUs, PCI devices and files it names. */
 import { formatCpuList } from '../cpu-list.js';
 import { readPresentCpus } from '../host/cpus.js';
-import { readHugepageSizes } from '../host/hugepages.js';
+import { readHugepagePool, readHugepageSizes } from '../host/hugepages.js';
 import { checkRomFile } from '../host/option-rom.js';
 import { isDisplayClass, readPciDevice } from '../host/pci.js';
 import type { Sysroot } from '../host/sysroot.js';
@@ -72,4 +72,10 @@ export function checkHostHugepages(profile: Profile, sysroot: Sysroot, report: R
   const size = parseSize(wanted)!;
   if (sizes.length === 0) report('memory.hugepages', `this host offers no huge pages (${sysroot.path('/sys/kernel/mm/hugepages')} is empty)`);
   else if (!sizes.includes(size)) report('memory.hugepages', `this host offers huge pages of ${sizes.map(formatSize).join(' and ')} only`);
+  else if (profile.host.hugepages && !readHugepagePool(sysroot, size)) {
+    // Without the pool's counts the reservation step cannot be planned, yet QEMU would still be told to use the pages.
+    const dir = `/sys/kernel/mm/hugepages/hugepages-${size / 1024}kB`;
+    const unreadable = ['nr_hugepages', 'free_hugepages'].filter((file) => !Number.isInteger(Number(sysroot.readText(`${dir}/${file}`)?.trim()))).map((file) => sysroot.path(`${dir}/${file}`));
+    report('host.hugepages', `cannot plan the reservation of ${formatSize(size)} pages: ${unreadable.join(' and ')} ${unreadable.length > 1 ? 'are' : 'is'} unreadable`);
+  }
 }

@@ -96,6 +96,14 @@ t.test('a host with no huge pages at all', async (t) => {
   t.strictSame(reports, [`memory.hugepages: this host offers no huge pages (${root.root}/sys/kernel/mm/hugepages is empty)`]);
 });
 
+t.test('a pool whose counts cannot be read is reported, not planned without its reservation', async (t) => {
+  const { report, reports } = recorder();
+  const root = sysrootOf(t, { 'sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages': '0\n' });
+  checkHostHugepages(profileOf({ memory: { size: '2G', hugepages: '2M' } }), root, report);
+  checkHostHugepages(profileOf({ memory: { size: '2G', hugepages: '2M' }, host: { hugepages: false } }), root, report);
+  t.strictSame(reports, [`host.hugepages: cannot plan the reservation of 2M pages: ${root.root}/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages is unreadable`]);
+});
+
 t.test('hugepages the host offers, or none asked for', async (t) => {
   const { report, reports } = recorder();
   checkHostHugepages(profileOf({ memory: { size: '2G', hugepages: '1G' } }), host('lab'), report);

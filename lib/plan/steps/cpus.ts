@@ -9,9 +9,9 @@ const IRQ_TIMEOUT_MS = 60_000;
 const SHIELDED_UNITS = ['init.scope', 'system.slice', 'user.slice'];
 
 /** The CPUs left to the host: online CPUs that are no vCPU's; `{ none }` says why there are none. */
-export function hostCpus({ profile, sysroot }: StepContext): { cpus: number[] } | { none: string } {
+export function hostCpus({ profile, sysroot }: StepContext): { cpus: number[] } | { none: string; unreadable?: true } {
   const online = readOnlineCpus(sysroot);
-  if (!online) return { none: `cannot tell which CPUs are online (${sysroot.path('/sys/devices/system/cpu/online')} is unreadable)` };
+  if (!online) return { none: `cannot tell which CPUs are online (${sysroot.path('/sys/devices/system/cpu/online')} is unreadable)`, unreadable: true };
   const vcpus = new Set(profile.pinning!.vcpus);
   const left = online.filter((cpu) => !vcpus.has(cpu));
   return left.length > 0 ? { cpus: left } : { none: `the vCPUs take every online CPU (${formatCpuList(online)}); leave the host at least one` };
@@ -72,8 +72,9 @@ export function planShield(context: StepContext): StepDraft[] {
       },
     ];
   }
-  if (!(sysroot.readText('/sys/fs/cgroup/cgroup.subtree_control') ?? '').split(/\s+/).includes('cpuset')) {
-    context.report('host.shield', 'the cgroup v2 cpuset controller is not enabled at /sys/fs/cgroup (cgroup.subtree_control)');
+  const controllers = sysroot.readText('/sys/fs/cgroup/cgroup.subtree_control');
+  if (!(controllers ?? '').split(/\s+/).includes('cpuset')) {
+    context.report('host.shield', controllers === undefined ? `cannot tell whether the cgroup v2 cpuset controller is enabled: ${sysroot.path('/sys/fs/cgroup/cgroup.subtree_control')} is unreadable` : 'the cgroup v2 cpuset controller is not enabled at /sys/fs/cgroup (cgroup.subtree_control)');
     return [];
   }
   return [{ ...step, notes: ['QEMU stays in the launcher’s cgroup; move it out of user.slice if that is where you start it'], actions: SHIELDED_UNITS.map((unit) => setValue(`/sys/fs/cgroup/${unit}/cpuset.cpus`, list)) }];
@@ -90,8 +91,8 @@ export function planIrqAffinity(context: StepContext): StepDraft[] {
   const host = hostCpus(context);
   const step = { id: 'irq-affinity', phase: 'running' as const, from: ['pinning.vcpus', ...(profile.host.irqAffinity !== undefined ? ['host.irqAffinity'] : [])] };
   if ('none' in host) {
-    // Asked for, it is an error; on by default with pinning, it just cannot apply here.
-    if (profile.host.irqAffinity) context.report('host.irqAffinity', host.none);
+    // Asked for, it is an error; on by default with pinning, it just cannot apply here, unless the host could not be read.
+    if (profile.host.irqAffinity || host.unreadable) context.report(profile.host.irqAffinity ? 'host.irqAffinity' : 'pinning.vcpus', host.none);
     return profile.host.irqAffinity ? [] : [{ ...step, title: 'move IRQs off the guest’s CPUs', skip: host.none }];
   }
   const cpus = host.cpus;

@@ -118,9 +118,10 @@ t.test('shield cgroup without the cpuset controller: an error, no step', async (
   const { context, reports } = contextOf({ pinning: { vcpus: [2, 3] }, host: { shield: 'cgroup' } }, sysrootOf(t, { ...CGROUP, 'sys/fs/cgroup/cgroup.subtree_control': 'cpu io memory pids cpusets\n' }));
   t.strictSame(planShield(context), []);
   t.strictSame(reports, ['host.shield: the cgroup v2 cpuset controller is not enabled at /sys/fs/cgroup (cgroup.subtree_control)']);
-  const none = contextOf({ pinning: { vcpus: [2, 3] }, host: { shield: 'cgroup' } }, sysrootOf(t, { 'sys/devices/system/cpu/online': '0-3\n' }));
+  const noCgroup = sysrootOf(t, { 'sys/devices/system/cpu/online': '0-3\n' });
+  const none = contextOf({ pinning: { vcpus: [2, 3] }, host: { shield: 'cgroup' } }, noCgroup);
   t.strictSame(planShield(none.context), []);
-  t.strictSame(none.reports, ['host.shield: the cgroup v2 cpuset controller is not enabled at /sys/fs/cgroup (cgroup.subtree_control)'], 'no cgroup v2 at all');
+  t.strictSame(none.reports, [`host.shield: cannot tell whether the cgroup v2 cpuset controller is enabled: ${noCgroup.path('/sys/fs/cgroup/cgroup.subtree_control')} is unreadable`], 'no cgroup v2 at all: the file is named');
 });
 
 t.test('shield without pinning, or with vCPUs on every CPU: an error, no step', async (t) => {
@@ -193,11 +194,11 @@ t.test('IRQ affinity left at its default, with vCPUs on every CPU: a skipped ste
   t.equal(steps[0]?.skip !== undefined, true, 'a step that says why it is skipped');
 });
 
-t.test('online CPUs unreadable: the shield asked for is reported, the defaulted IRQ step is skipped saying why', async (t) => {
+t.test('online CPUs unreadable: the shield asked for is reported, the defaulted IRQ step is skipped and reported, saying why', async (t) => {
   const root = sysrootOf(t, {});
   const { context, reports } = contextOf({ pinning: { vcpus: [2] }, host: { shield: 'systemd' } }, root);
   const why = `cannot tell which CPUs are online (${root.path('/sys/devices/system/cpu/online')} is unreadable)`;
   t.strictSame(planShield(context), []);
   t.strictSame(planIrqAffinity(context).map((step) => step.skip), [why]);
-  t.strictSame(reports, [`host.shield: ${why}`]);
+  t.strictSame(reports, [`host.shield: ${why}`, `pinning.vcpus: ${why}`]);
 });
