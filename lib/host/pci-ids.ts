@@ -2,7 +2,7 @@
  * Names from the PCI ID database (`pci.ids`, Debian's hwdata package), read through the
  * sysroot so a captured host names its devices as it would. Only the ids asked for are kept.
  */
-import type { Sysroot } from './sysroot.js';
+import { Sysroot } from './sysroot.js';
 
 /** Where distributions install pci.ids, most common first. */
 export const PCI_IDS_FILES = ['/usr/share/misc/pci.ids', '/usr/share/hwdata/pci.ids'];
@@ -19,10 +19,16 @@ export interface PciNames {
 const hex4 = (value: number) => value.toString(16).padStart(4, '0');
 const hex2 = (value: number) => value.toString(16).padStart(2, '0');
 
-/** Reads the names of the given `vendor:device` pairs and classes from the host's pci.ids. */
-export function readPciNames(sysroot: Sysroot, ids: Iterable<[number, number]>, classes: Iterable<number>): PciNames {
-  const file = PCI_IDS_FILES.find((candidate) => sysroot.exists(candidate));
-  const text = file === undefined ? '' : (sysroot.readText(file) ?? '');
+/**
+ * Reads the names of the given `vendor:device` pairs and classes from the host's pci.ids: the
+ * sysroot's, else (a captured tree without one) the one on the machine boot-vm runs on, since
+ * names are the same everywhere and only newer in newer files.
+ */
+export function readPciNames(sysroot: Sysroot, ids: Iterable<[number, number]>, classes: Iterable<number>, runningHost = new Sysroot('/')): PciNames {
+  const source = [sysroot, runningHost].find((root) => PCI_IDS_FILES.some((candidate) => root.exists(candidate)));
+  const found = source && PCI_IDS_FILES.find((candidate) => source.exists(candidate));
+  const file = source && found && (source === sysroot ? found : source.path(found));
+  const text = source && found ? (source.readText(found) ?? '') : '';
   const wantedDevices = new Set([...ids].map(([vendor, device]) => `${hex4(vendor)}:${hex4(device)}`));
   const wantedVendors = new Set([...wantedDevices].map((id) => id.slice(0, 4)));
   const wantedClasses = new Set([...classes].map((pciClass) => hex2(pciClass >> 16)));

@@ -33,8 +33,18 @@ t.test('names of the ids asked for, from /usr/share/misc/pci.ids', async (t) => 
 
 t.test('/usr/share/hwdata/pci.ids, and ids alone when neither exists', async (t) => {
   t.equal(readPciNames(sysrootOf(t, { 'usr/share/hwdata/pci.ids': PCI_IDS }), [], []).file, '/usr/share/hwdata/pci.ids');
-  const none = readPciNames(sysrootOf(t, {}), [[0x10de, 0x1b81]], [0x030000]);
+  const none = readPciNames(sysrootOf(t, {}), [[0x10de, 0x1b81]], [0x030000], sysrootOf(t, {}));
   t.equal(none.file, undefined);
   t.equal(none.vendor(0x10de), undefined);
   t.equal(none.className(0x030000), undefined);
+});
+
+t.test('a captured tree without pci.ids takes the names from the machine boot-vm runs on; its own file wins when it has one', async (t) => {
+  const running = sysrootOf(t, { 'usr/share/misc/pci.ids': PCI_IDS });
+  const borrowed = readPciNames(sysrootOf(t, {}), [[0x10de, 0x1b81]], [0x030000], running);
+  t.equal(borrowed.file, running.path('/usr/share/misc/pci.ids'), 'the file named where it really is');
+  t.equal(borrowed.device(0x10de, 0x1b81), 'GP104 [GeForce GTX 1070]');
+  const own = readPciNames(sysrootOf(t, { 'usr/share/hwdata/pci.ids': '10de  NVIDIA (the capture’s)\n' }), [[0x10de, 0x1b81]], [], running);
+  t.equal(own.file, '/usr/share/hwdata/pci.ids');
+  t.equal(own.vendor(0x10de), 'NVIDIA (the capture’s)');
 });
