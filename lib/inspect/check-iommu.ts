@@ -73,12 +73,13 @@ function judge(devices: InspectedDevice[]): { passable: boolean; verdict: string
 }
 
 /** Reads every IOMMU group; `profileDevices` (PCI addresses from a profile) are marked and checked. */
-export function inspectIommu(sysroot: Sysroot, profileDevices: string[] = []): IommuReport {
-  return inspectGroups(sysroot, readIommuGroups(sysroot), profileDevices);
+/** `runningHost`: where names come from when the sysroot has no pci.ids (the machine boot-vm runs on unless given). */
+export function inspectIommu(sysroot: Sysroot, profileDevices: string[] = [], runningHost?: Sysroot): IommuReport {
+  return inspectGroups(sysroot, readIommuGroups(sysroot), profileDevices, runningHost);
 }
 
 /** Names, classifies and judges the devices of the given groups. */
-export function inspectGroups(sysroot: Sysroot, groups: IommuGroup[], profileDevices: string[] = []): IommuReport {
+export function inspectGroups(sysroot: Sysroot, groups: IommuGroup[], profileDevices: string[] = [], runningHost?: Sysroot): IommuReport {
   const wanted = new Set(profileDevices.map((text) => formatPciAddress(parsePciAddress(text)!)));
   const details = groups.map((group) => group.devices.map((address) => readPciDetails(sysroot, address)));
   const all = details.flat();
@@ -86,6 +87,7 @@ export function inspectGroups(sysroot: Sysroot, groups: IommuGroup[], profileDev
     sysroot,
     all.flatMap((device) => (device.vendor === undefined || device.device === undefined ? [] : [[device.vendor, device.device] as [number, number]])),
     all.flatMap((device) => (device.class === undefined ? [] : [device.class])),
+    runningHost,
   );
   const inspected = groups.map((group, i): InspectedGroup => {
     const devices = details[i]!.map((device): InspectedDevice => {
