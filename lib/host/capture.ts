@@ -40,8 +40,14 @@ function accountLines(text: string, users: ReadonlySet<string>, group: boolean):
 function filtered(hostPath: string, data: Buffer, users: ReadonlySet<string>): Buffer {
   if (hostPath === '/etc/passwd') return Buffer.from(accountLines(data.toString('utf8'), users, false));
   if (hostPath === '/etc/group') return Buffer.from(accountLines(data.toString('utf8'), users, true));
-  // Uniq is a Bluetooth device's MAC address, Phys its host's path.
-  if (hostPath === '/proc/bus/input/devices') return Buffer.from(data.toString('utf8').replace(/^U: Uniq=.*$/gm, 'U: Uniq='));
+  // Mounts of disks and under users' directories name them; what the readers look for (hugetlbfs) is a virtual file system.
+  if (/^\/proc\/(\d+\/)?mounts$/.test(hostPath)) {
+    const kept = data.toString('utf8').split('\n').filter((line) => {
+      const [source = '', point = ''] = line.split(' ');
+      return source !== '' && !source.startsWith('/') && !/^\/(home|media|mnt|run\/user)(\/|$)/.test(point);
+    });
+    return Buffer.from(kept.length > 0 ? `${kept.join('\n')}\n` : '');
+  }
   return data;
 }
 
