@@ -9,10 +9,12 @@ import t, { type Test } from 'tap';
 import { BootVmError } from '../../lib/errors.js';
 import { bootVm } from '../../lib/cli/boot-vm.js';
 import { captureHostTree, recordHostReads } from '../../lib/cli/capture-host.js';
+import { captureReads } from '../../lib/host/capture.js';
 import { writeCaptureDir, writeCaptureTarGz } from '../../lib/cli/capture-output.js';
 import { checkIommu } from '../../lib/cli/check-iommu.js';
 import { cpuTopology } from '../../lib/cli/cpu-topology.js';
 import { doctor } from '../../lib/cli/doctor.js';
+import { runCli } from '../fixtures/cli.js';
 import { FIXTURES, NO_QEMU_ENV, REPO, hostRoot } from '../fixtures/helpers.js';
 
 const PROFILES = readdirSync(join(REPO, 'profiles')).filter((file) => file.endsWith('.yaml')).map((file) => file.replace(/\.yaml$/, ''));
@@ -69,13 +71,13 @@ for (const hostName of HOSTS) {
   t.test(`${hostName}: its capture prints what the fake host prints, and holds only what the readers read`, async (t) => {
     const source = realpathSync(hostRoot(hostName));
     const out = join(scratch(t), 'capture');
-    const capture = captureHostTree({ sysroot: source }, REPO, NO_QEMU_ENV);
+    const { sysroot, users } = recordHostReads(source, REPO, NO_QEMU_ENV);
+    const capture = captureReads(source, sysroot.reads, { users });
     writeCaptureDir(capture, out);
     t.strictSame(await outputs(out, NO_QEMU_ENV), await outputs(source, NO_QEMU_ENV));
 
     // Each file with content is one the readers read (by the name they used, or through links);
     // every other entry is on the way to a path a reader named, or the name of an entry of a directory listed.
-    const { sysroot } = recordHostReads(source, REPO, NO_QEMU_ENV);
     const real = (path: string): string => {
       try {
         return realpathSync(join(source, path)).slice(source.length) || '/';
@@ -135,6 +137,19 @@ t.test('--out: an existing non-empty directory is refused before any work', asyn
   const dir = scratch(t);
   writeCaptureDir(new Map([['/proc/cpuinfo', { kind: 'file', data: Buffer.from('x') }]]), join(dir, 'taken'));
   t.throws(() => writeCaptureDir(undefined, join(dir, 'taken')), { message: `--out: ${join(dir, 'taken')} exists and is not an empty directory` });
+});
+
+t.test('scripts/capture-host.mjs: a .tar.gz that cpu-topology takes once unpacked, bad input in one line', async (t) => {
+  const dir = scratch(t);
+  const written = runCli('scripts/capture-host.mjs', ['--sysroot', hostRoot('i9-9900k'), '--out', join(dir, 'i9.tar.gz')]);
+  t.equal(written.status, 0, written.stderr);
+  t.match(written.stdout, new RegExp(`^capture-host: wrote ${join(dir, 'i9.tar.gz')} \\(\\d+ files, \\d+ links, \\d+ directories; \\d+ kB\\) in \\d+\\.\\ds\n$`));
+  t.equal(written.stderr, '', 'no progress line when stderr is not a terminal');
+  execFileSync('mkdir', [join(dir, 'i9')]);
+  execFileSync('tar', ['-xzf', join(dir, 'i9.tar.gz'), '-C', join(dir, 'i9')]);
+  t.equal(cpuTopology({ json: false, sysroot: join(dir, 'i9') }, REPO, NO_QEMU_ENV).stdout, cpuTopology({ json: false, sysroot: hostRoot('i9-9900k') }, REPO, NO_QEMU_ENV).stdout);
+  const taken = runCli('scripts/capture-host.mjs', ['--out', join(dir, 'i9')]);
+  t.strictSame([taken.status, taken.stderr], [2, `--out: ${join(dir, 'i9')} exists and is not an empty directory\n`]);
 });
 
 // This machine: root in CI (which reads every /proc and /sys file); REQUIRE_QEMU=1 makes a non-root run fail instead of skipping.
