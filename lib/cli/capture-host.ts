@@ -46,8 +46,8 @@ export interface CaptureHostOptions {
   out?: string;
 }
 
-/** A profile with the widest host reads: every CPU pinned, every PCI endpoint passed, huge pages of `size`. */
-function widestProfile(sysroot: RecordingSysroot, cwd: string, size: number | undefined): LoadedProfile | undefined {
+/** A profile with the widest host reads: every CPU but the host's first pinned, every PCI endpoint passed, huge pages of `size`, the shield of `shield`. */
+function widestProfile(sysroot: RecordingSysroot, cwd: string, size: number | undefined, shield: 'cgroup' | 'systemd'): LoadedProfile | undefined {
   const endpoints = sysroot.list('/sys/bus/pci/devices').filter((address) => {
     const found = parsePciAddress(address);
     const pciClass = found && readPciDevice(sysroot, found)?.class;
@@ -56,9 +56,10 @@ function widestProfile(sysroot: RecordingSysroot, cwd: string, size: number | un
   const cpus = readPresentCpus(sysroot) ?? [];
   const data = {
     memory: { size: '1G', ...(size === undefined ? { hugepages: false } : { hugepages: formatSize(size) }) },
-    ...(cpus.length > 0 ? { pinning: { vcpus: cpus } } : {}),
+    // The host keeps a CPU, or the shield and the IRQ step would stop before reading theirs.
+    ...(cpus.length > 1 ? { pinning: { vcpus: cpus.slice(1) } } : {}),
     passthrough: endpoints.map((host) => ({ host })),
-    host: { shield: 'cgroup' },
+    host: { shield },
   };
   const parsed = v.safeParse(profileSchema, data);
   if (!parsed.success) return undefined;
@@ -88,8 +89,9 @@ export function recordHostReads(root: string, cwd: string, env: NodeJS.ProcessEn
     }
   }
   // The readers' paths for the profiles not written yet: any CPU, any device, each page size.
-  for (const size of [undefined, ...readHugepageSizes(sysroot)]) {
-    const widest = widestProfile(sysroot, cwd, size);
+  const variants: [number | undefined, 'cgroup' | 'systemd'][] = [[undefined, 'cgroup'], [undefined, 'systemd'], ...readHugepageSizes(sysroot).map((size): [number, 'systemd'] => [size, 'systemd'])];
+  for (const [size, shield] of variants) {
+    const widest = widestProfile(sysroot, cwd, size, shield);
     if (widest) profiles.push(widest);
   }
   for (const loaded of profiles) {

@@ -37,13 +37,13 @@ async function printed(body: () => Promise<string> | string): Promise<string> {
 }
 
 /** cpu-topology, check-iommu, and per profile doctor and the dry-run, with the root's own name taken out (the lines that name it). */
-async function outputs(root: string | undefined, env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+async function outputs(root: string | undefined, env: NodeJS.ProcessEnv, profiles = PROFILES): Promise<Record<string, string>> {
   const sysroot = root ?? '/';
   const result: Record<string, string> = {
     'cpu-topology': await printed(() => cpuTopology({ json: false, sysroot }, REPO, env).stdout),
     'check-iommu': await printed(() => checkIommu({ json: false, sysroot }, REPO, env).stdout),
   };
-  for (const profile of PROFILES) {
+  for (const profile of profiles) {
     result[`doctor ${profile}`] = await printed(() => doctor({ profile, bootConfig: false, json: false, sysroot }, REPO, env).stdout);
     result[`dry-run ${profile}`] = await printed(async () => {
       const { stdout, warnings } = await bootVm({ profile, dryRun: true, json: false, explain: false, quiet: false, sysroot }, REPO, env);
@@ -94,6 +94,15 @@ for (const hostName of HOSTS) {
     t.strictSame([...capture.keys()].filter((path) => !onTheWay.has(real(path)) && !listed.has(real(dirname(path)))), [], 'no path the readers did not reach');
   });
 }
+
+t.test('a capture taken where no profile is found serves the profiles written later: any CPU, device, page size and shield', async (t) => {
+  const source = realpathSync(hostRoot('z77-i5-2500'));
+  const out = join(scratch(t), 'capture');
+  writeCaptureDir(captureHostTree({ sysroot: source }, scratch(t), NO_QEMU_ENV), out);
+  // Not mediapc or windows11: a ROM file, disks and /dev/shm are named by a profile alone.
+  const later = ['gaming-9900k', 'desktop-4790k', 'workstation-gtx1060'];
+  t.strictSame(await outputs(out, NO_QEMU_ENV, later), await outputs(source, NO_QEMU_ENV, later));
+});
 
 t.test('private content is cut: accounts to names and ids, system ones and the profiles’ users; processes to those holding a device', async (t) => {
   const source = realpathSync(hostRoot('i7-12700k'));
