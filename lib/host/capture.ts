@@ -4,9 +4,10 @@
  * names, files tested only for existence or size become empty files of that size (sparse), and
  * nothing else is copied. Files whose content is private are cut to what the readers use.
  */
-import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { HostReads } from './recording-sysroot.js';
+import { Sysroot } from './sysroot.js';
 
 export type CaptureEntry = { kind: 'dir' } | { kind: 'file'; data: Buffer } | { kind: 'sparse'; size: number } | { kind: 'link'; target: string };
 
@@ -59,25 +60,6 @@ function readLink(file: string): string | undefined {
   }
 }
 
-function readHead(file: string, maxBytes: number): Buffer | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, 'r');
-    const chunks: Buffer[] = [];
-    let length = 0;
-    for (let read = -1; read !== 0 && length < maxBytes; length += read) {
-      const chunk = Buffer.allocUnsafe(Math.min(1 << 20, maxBytes - length));
-      read = readSync(fd, chunk, 0, chunk.length, null);
-      chunks.push(chunk.subarray(0, read));
-    }
-    return Buffer.concat(chunks, length);
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 export interface CaptureOptions {
   /** Users the profiles name (host.runAs), kept in /etc/passwd besides the system accounts. */
   users?: ReadonlySet<string>;
@@ -87,7 +69,8 @@ export interface CaptureOptions {
 export function captureReads(root: string, reads: HostReads, options: CaptureOptions = {}): Capture {
   const users = options.users ?? new Set<string>();
   const capture: Capture = new Map();
-  const real = (hostPath: string) => (root === '/' ? hostPath : posix.join(root, hostPath));
+  const source = new Sysroot(root);
+  const real = (hostPath: string) => source.path(hostPath);
   const lstat = (hostPath: string): Stats | undefined => {
     try {
       return lstatSync(real(hostPath));
@@ -155,7 +138,7 @@ export function captureReads(root: string, reads: HostReads, options: CaptureOpt
     for (const name of names) {
       const entry = posix.join(at, name);
       // Processes appear through what the readers read of them (a held device, /proc/self), not by listing.
-      if (PID_PATH.test(entry) || posix.dirname(entry).match(/^\/proc\/\d+\/fd$/)) continue;
+      if (PID_PATH.test(entry)) continue;
       const stat = lstat(entry);
       if (stat) placeholder(entry, stat);
     }
@@ -183,7 +166,7 @@ export function captureReads(root: string, reads: HostReads, options: CaptureOpt
       placeholder(at, stat);
       continue;
     }
-    const data = readHead(real(at), maxBytes);
+    const data = source.readBytes(at, maxBytes);
     if (data === undefined) placeholder(at, stat);
     else put(at, { kind: 'file', data: filtered(at, data, users) });
   }
