@@ -2,7 +2,7 @@
 // prints what its source prints, on every fake host and on this machine; it holds only what
 // the readers read, with private content cut; the .tar.gz holds the same tree as the directory.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, lstatSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -18,7 +18,10 @@ import { runCli } from '../fixtures/cli.js';
 import { FIXTURES, NO_QEMU_ENV, REPO, hostRoot } from '../fixtures/helpers.js';
 
 const PROFILES = readdirSync(join(REPO, 'profiles')).filter((file) => file.endsWith('.yaml')).map((file) => file.replace(/\.yaml$/, ''));
-const HOSTS = readdirSync(join(FIXTURES, 'hosts'), { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+/** Every fake host: a directory with a sys/ in it, the older sysfs forms' one level down. */
+const HOSTS = readdirSync(join(FIXTURES, 'hosts'), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .flatMap((entry) => (existsSync(join(FIXTURES, 'hosts', entry.name, 'sys')) ? [entry.name] : readdirSync(join(FIXTURES, 'hosts', entry.name)).map((form) => `${entry.name}/${form}`)));
 
 function scratch(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'capture-host-'));
@@ -36,12 +39,14 @@ async function printed(body: () => Promise<string> | string): Promise<string> {
   }
 }
 
+const both = ({ stdout, stderr }: { stdout: string; stderr: string[] }) => [...stderr, stdout].join('\n');
+
 /** cpu-topology, check-iommu, and per profile doctor and the dry-run, with the root's own name taken out (the lines that name it). */
 async function outputs(root: string | undefined, env: NodeJS.ProcessEnv, profiles = PROFILES): Promise<Record<string, string>> {
   const sysroot = root ?? '/';
   const result: Record<string, string> = {
-    'cpu-topology': await printed(() => cpuTopology({ json: false, sysroot }, REPO, env).stdout),
-    'check-iommu': await printed(() => checkIommu({ json: false, sysroot }, REPO, env).stdout),
+    'cpu-topology': await printed(() => both(cpuTopology({ json: false, sysroot }, REPO, env))),
+    'check-iommu': await printed(() => both(checkIommu({ json: false, sysroot }, REPO, env))),
   };
   for (const profile of profiles) {
     result[`doctor ${profile}`] = await printed(() => doctor({ profile, bootConfig: false, json: false, sysroot }, REPO, env).stdout);
