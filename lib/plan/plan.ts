@@ -7,7 +7,8 @@ import { InputError, byLocation, type Problem } from '../errors.js';
 import type { Sysroot } from '../host/sysroot.js';
 import { formatPciAddress, parsePciAddress } from '../pci-address.js';
 import type { LoadedProfile } from '../profile/load.js';
-import type { Arg } from '../qemu/arg.js';
+import type { Profile } from '../profile/schema.js';
+import type { Arg, GuestNuma, ResolvedFirmware } from '../qemu/arg.js';
 import { buildCommand } from '../qemu/command.js';
 import { controlPaths } from '../qemu/control.js';
 import { formatQemuVersion, type QemuVersion } from '../qemu/version.js';
@@ -18,7 +19,7 @@ import { resolveHooks } from './hooks.js';
 import { checkRtThrottling } from './rt-throttling.js';
 import { checkHostCpus, checkHostDevices, checkHostFiles, checkHostHugepages, checkRomFiles } from './host-checks.js';
 import { checkInputDevices, checkUsbDevices } from './input-usb-checks.js';
-import { resolveMemoryPath } from './memory-path.js';
+import { resolveMemoryPath, type MemoryPath } from './memory-path.js';
 import { resolveNuma } from './numa.js';
 import { chooseQemuVersion, type QemuProbe } from './qemu-version.js';
 import type { Step } from './step.js';
@@ -51,6 +52,15 @@ export interface Plan {
   /** For keys in `args[].from` not written in the profile file itself: `default`, or `file:line` of the base that set it. */
   keyOrigins: Record<string, string>;
   warnings: Problem[];
+  /** What the argv and steps were made from, for the exports (lib/export/): the profile with `auto` pinning filled in, and the facts the plan chose. */
+  resolved: Resolved;
+}
+
+export interface Resolved {
+  profile: Profile;
+  firmware?: ResolvedFirmware;
+  numa?: GuestNuma;
+  memoryPath?: MemoryPath;
 }
 
 export interface Control {
@@ -146,5 +156,6 @@ export function buildPlan(loaded: LoadedProfile, options: PlanOptions): Plan {
     wrappers: wrappers.length,
     keyOrigins,
     warnings: diagnostics.warnings.sort(byLocation),
+    resolved: { profile, ...(firmware ? { firmware } : {}), ...(numa ? { numa } : {}), ...(memoryPath ? { memoryPath } : {}) },
   };
 }

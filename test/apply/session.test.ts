@@ -2,6 +2,7 @@
 // assertNotRunning with a live launcher or QEMU, isPreparedOnly, leftoverError, preparedIds, and
 // commandRunner with real commands (false, sh -c …) failing with their stderr's last line.
 import { spawn } from 'node:child_process';
+import { parse } from 'valibot';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,12 +16,13 @@ import { assertNotRunning, commandRunner, contextOf, createJournal, isPreparedOn
 import { HostStateError } from '../../lib/errors.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
 import type { Plan } from '../../lib/plan/plan.js';
+import { profileSchema } from '../../lib/profile/schema.js';
 import type { Phase, Step } from '../../lib/plan/step.js';
 import { rejection, tree } from '../fixtures/trees.js';
 
 const stepOf = (n: number, id: string, phase: Phase, skip?: string): Step => ({ n, id, phase, title: id, from: [], notes: [], actions: [], ...(skip ? { skip } : {}) });
 
-const planOf = (steps: Step[] = []): Plan => ({ profile: 'vm', file: '/profiles/vm.yaml', files: ['/profiles/vm.yaml'], qemuVersion: '7.2', argv: [], sysroot: '/', steps, args: [], control: { pidfile: '/run/boot-vm/vm.pid', qmp: '/run/boot-vm/vm.qmp' }, devices: [], wrappers: 0, keyOrigins: {}, warnings: [] });
+const planOf = (steps: Step[] = []): Plan => ({ profile: 'vm', file: '/profiles/vm.yaml', files: ['/profiles/vm.yaml'], qemuVersion: '7.2', argv: [], sysroot: '/', steps, args: [], control: { pidfile: '/run/boot-vm/vm.pid', qmp: '/run/boot-vm/vm.qmp' }, devices: [], wrappers: 0, keyOrigins: {}, warnings: [], resolved: { profile: parse(profileSchema, { memory: { size: '1G' } }) } });
 
 function optionsOn(root: string): SessionOptions {
   return { sysroot: new Sysroot(root), io: nodeHostIo, log: createLogger({ mode: 'quiet', total: 0, write: () => {} }), env: { PATH: process.env.PATH } };
