@@ -20,6 +20,11 @@ const QUIT_WAIT_MS = 30_000;
 const KILL_WAIT_MS = 10_000;
 const EXIT_POLL_MS = 50;
 
+/** How long the launcher gives the guest after the power button unless told (`--stop-timeout`). */
+export const DEFAULT_STOP_TIMEOUT_S = 120;
+/** The longest a stop takes besides the guest's own shutdown: both QMP exchanges, quit's wait and SIGKILL's (the systemd export's TimeoutStopSec counts on it). */
+export const STOP_ESCALATION_MS = 2 * QMP_TIMEOUT_MS + QUIT_WAIT_MS + KILL_WAIT_MS;
+
 export interface StopOptions {
   qemu: ProcessRef;
   /** The QMP socket's real path (under the sysroot). */

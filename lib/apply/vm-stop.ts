@@ -13,7 +13,7 @@ import { teardownVm } from './teardown.js';
 import { readVmRecord } from './vm-state.js';
 
 // The launcher undoes its steps in about a second; a slow umount or module unload can take longer.
-const LAUNCHER_TEARDOWN_TIMEOUT_MS = 120_000;
+export const LAUNCHER_TEARDOWN_TIMEOUT_MS = 120_000;
 
 export interface StopVmOptions extends SessionOptions {
   timeoutMs: number;

@@ -2,6 +2,7 @@
 import { launchVm } from '../apply/launch.js';
 import { nodeHostIo } from '../apply/host-io.js';
 import { createLogger, type LogMode } from '../apply/log.js';
+import { DEFAULT_STOP_TIMEOUT_S } from '../apply/stop.js';
 import { formatProblem, UsageError } from '../errors.js';
 import { renderExplain, renderJson, renderShell } from '../plan/render.js';
 import { planProfile } from './plan-profile.js';
@@ -76,7 +77,7 @@ export async function bootVm(options: BootVmOptions, cwd: string, env: NodeJS.Pr
   if (options.quiet && options.dryRun) throw new UsageError('--quiet goes with a launch, not --dry-run');
   if (options.quiet && options.json) throw new UsageError('--quiet and --json are two log formats; choose one');
   if (options.stopTimeout !== undefined && options.dryRun) throw new UsageError('--stop-timeout goes with a launch, not --dry-run');
-  const stopTimeoutMs = parseSeconds('--stop-timeout', options.stopTimeout ?? '120');
+  const stopTimeoutMs = parseSeconds('--stop-timeout', options.stopTimeout ?? String(DEFAULT_STOP_TIMEOUT_S));
   const strict = options.sysroot !== undefined || !options.dryRun;
   const { plan, sysroot, warnings } = planProfile({ ...options, strict, launching: !options.dryRun }, cwd, env);
   if (options.dryRun) {
