@@ -79,13 +79,14 @@ export function systemdUnit(plan: Plan, context: ExportContext, warn: Warn = () 
     '# mixed: QEMU and swtpm, in process groups of their own in this cgroup, are not signalled by',
     '# systemd: boot-vm stops them in order. SIGKILL reaches them only when TimeoutStopSec runs out.',
     'KillMode=mixed',
-    `# ${[
+    '# The longest boot-vm takes to stop:',
+    ...[
       ...(beforeStop > 0 ? [`${beforeStop} s for the beforeStop hook`] : []),
       `${stopTimeout} s for the guest to shut down (--stop-timeout: change both together)`,
-      `${escalation} s for QMP, quit and SIGKILL`,
+      `${escalation} s for the QMP exchanges, quit and SIGKILL`,
       `${teardown} s for the host's teardown`,
       ...(afterStop > 0 ? [`${afterStop} s for the afterStop hook`] : []),
-    ].join(', ')}.`,
+    ].map((part) => `#   ${part}`),
     `TimeoutStopSec=${stopSec}`,
     '# A VM that stopped, or failed, stays stopped: a failed launch has put the host back and says why.',
     'Restart=no',
