@@ -76,7 +76,8 @@ function command(action: Action, undo: string): string | undefined {
     case 'stop-helper':
       return `stop_helper ${q(action.name)} ${seconds(action.timeoutMs)}`;
     case 'irq-affinity':
-      return `follow_irqs ${seconds(action.timeoutMs)} ${formatCpuList(action.guestCpus)} ${formatCpuList(action.hostCpus)} ${words(action.devices)} &\nFOLLOWER=$!${then}`;
+      // Its undo first: the follower, in the background, changes IRQs until the teardown stops it.
+      return `${undo === '' ? '' : `undo ${q(undo)}\n`}follow_irqs ${seconds(action.timeoutMs)} ${formatCpuList(action.guestCpus)} ${formatCpuList(action.hostCpus)} ${words(action.devices)} &\nFOLLOWER=$!`;
     case 'restore-irq-affinity':
       return 'restore_irqs';
     // Put in WRAP before QEMU starts, or done with QEMU running (threadsCommands), or no shell form (hooks).
@@ -100,7 +101,9 @@ const announce = (step: Step) => `step ${step.n} ${q(`${step.phase}: ${step.titl
 
 /** A step's lines; the pinning's and hooks' are said, not done (threads mode is done by threadsCommands). */
 function stepLines(step: Step, warn: Warn): string[] {
-  const lines = [...header(step), announce(step)];
+  // A hook step is not announced as it comes: it does nothing here, and a stop hook's turn is not yet.
+  const hookOnly = step.actions.length > 0 && step.actions.every(({ do: action }) => action.kind === 'hook');
+  const lines = [...header(step), ...(hookOnly && !step.skip ? [] : [announce(step)])];
   if (step.skip) return lines;
   for (const { do: action, undo } of step.actions) {
     const line = command(action, undoCode(undo));
@@ -181,6 +184,7 @@ export function shellScript(plan: Plan, warn: Warn): string {
   }
   const before = plan.steps.filter((step) => step.phase === 'prepare' || step.phase === 'launch');
   const after = plan.steps.filter((step) => step.phase === 'running' || step.phase === 'stop');
+  const prepared = before.flatMap((step) => stepLines(step, warn));
   const pinned: { tid: string; cpus: string }[] = [];
   const running = after.flatMap((step) => {
     if (step.skip || !step.actions.some(({ do: action }) => isThreadAction(action))) return stepLines(step, warn);
@@ -206,7 +210,7 @@ export function shellScript(plan: Plan, warn: Warn): string {
     '',
     shellLibrary().trimEnd(),
     '',
-    ...before.flatMap((step) => stepLines(step, warn)),
+    ...prepared,
     '',
     '# QEMU. Its pidfile and QMP socket go in a directory removed again afterwards, with what QEMU leaves there.',
     ...controlDirs.map((dir) => `make_dir ${at(dir)} ${q(`rmdir --ignore-fail-on-non-empty -- ${at(dir)}`)}`),
