@@ -4,6 +4,7 @@
  * handling (lib/apply/launch.ts, lib/apply/stop.ts).
  */
 import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DEFAULT_STOP_TIMEOUT_S, STOP_ESCALATION_MS } from '../apply/stop.js';
 import { LAUNCHER_TEARDOWN_TIMEOUT_MS } from '../apply/vm-stop.js';
 import type { Plan } from '../plan/plan.js';
@@ -58,7 +59,7 @@ export function systemdUnit(plan: Plan, context: ExportContext, warn: Warn = () 
     '',
     '[Unit]',
     `Description=${(profile.description ?? `boot-vm ${plan.profile}`).replaceAll('%', '%%').replace(/\s*\n\s*/g, ' ')}`,
-    `Documentation=file://${systemdPath(checkout)}/README.md`,
+    `Documentation=${systemdPath(pathToFileURL(`${checkout}/README.md`).href)}`,
     '# The prepare steps load modules and bind devices: after the boot has loaded its own.',
     'After=systemd-modules-load.service local-fs.target',
     ...(network ? ['# The network cards need the host network up (a tap script, a bridge).', 'Wants=network-online.target', 'After=network-online.target'] : []),
