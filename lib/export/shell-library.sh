@@ -25,7 +25,7 @@ poll() {
 # A process of this machine (so /proc, not ${ROOT}/proc), a zombie not counted.
 alive() {
   local stat
-  stat=$(< "/proc/$1/stat") 2>/dev/null || return 1
+  { stat=$(< "/proc/$1/stat"); } 2>/dev/null || return 1
   stat=${stat##*) }
   [[ ${stat%% *} != Z ]]
 }
@@ -284,7 +284,7 @@ thread_of() {
   local deadline=$((SECONDS + $2)) task comm
   while alive "$QEMU_PID"; do
     for task in /proc/"$QEMU_PID"/task/*; do
-      comm=$(< "$task/comm") 2>/dev/null || continue
+      { comm=$(< "$task/comm"); } 2>/dev/null || continue
       if [[ $comm == "$1"* ]]; then echo "${task##*/}"; return 0; fi
     done
     (( SECONDS < deadline )) || break
