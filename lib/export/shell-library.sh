@@ -198,33 +198,43 @@ stop_helper() {
   wait "$pid" 2>/dev/null || true
 }
 
-# CPU lists as the kernel writes them (0-3,8) and one number per line.
-cpus_of() {
-  local part IFS=,
+# CPU lists as the kernel writes them (0-3,8), without a fork (the IRQ pass runs every 2 s):
+# cpu_set LIST NAME fills the indexed array NAME (index = CPU, so it reads back sorted);
+# cpu_list NAME writes it as a list in REPLY.
+cpu_set() {
+  local -n _cpus=$2
+  local part i IFS=,
+  _cpus=()
   for part in $1; do
-    if [[ $part == *-* ]]; then seq "${part%-*}" "${part#*-}"; else echo "$part"; fi
+    if [[ $part == *-* ]]; then
+      for ((i = ${part%-*}; i <= ${part#*-}; i++)); do _cpus[i]=1; done
+    elif [[ -n $part ]]; then
+      _cpus[part]=1
+    fi
   done
 }
-list_of() {
+cpu_list() {
+  local -n _cpus=$1
   local out= start= prev= n
-  for n in $(printf '%s\n' "$@" | sort -n -u) ''; do
-    if [[ -n $n && -n $prev && $n -eq $((prev + 1)) ]]; then prev=$n; continue; fi
+  for n in "${!_cpus[@]}" ''; do
+    if [[ -n $n && -n $prev ]] && (( n == prev + 1 )); then prev=$n; continue; fi
     if [[ -n $start ]]; then
       out+=${out:+,}$start
       [[ $prev == "$start" ]] || out+=-$prev
     fi
     start=$n prev=$n
   done
-  printf '%s' "$out"
+  REPLY=$out
 }
 # irq_pass GUEST HOST DEVICE...: the devices' vfio IRQs to the guest's CPUs, every other IRQ off
 # them (to what it had left, else to HOST); each old value kept in $STATE/irq.N first.
 declare -A HANDLED=()
 irq_pass() {
-  local guest=$1 host=$2 line irq file old target device cpu overlap
+  local guest=$1 host=$2 line irq file raw old target device cpu overlap
   shift 2
-  local -A in_guest=() ours=()
-  for cpu in $(cpus_of "$guest"); do in_guest[$cpu]=1; done
+  local -a in_guest=() current=() left=()
+  local -A ours=()
+  cpu_set "$guest" in_guest
   for device; do ours[$device]=1; done
   while read -r line; do
     [[ $line =~ ^([0-9]+): ]] || continue
@@ -232,20 +242,25 @@ irq_pass() {
     file=$ROOT/proc/irq/$irq/smp_affinity_list
     [[ -z ${HANDLED[$irq]+set} && -e $file ]] || continue
     HANDLED[$irq]=1
-    old=$(< "$file") || continue
+    read -r raw < "$file" || continue
+    cpu_set "$raw" current
+    cpu_list current
+    old=$REPLY
     device=
     [[ $line =~ vfio-(msix?\[[0-9]+\]|intx)\(([0-9a-f:.]+)\) ]] && device=${BASH_REMATCH[2]}
     if [[ -n $device && -n ${ours[$device]+set} ]]; then
       target=$guest
     else
-      local left=()
+      left=()
       overlap=
-      for cpu in $(cpus_of "$old"); do if [[ -n ${in_guest[$cpu]+set} ]]; then overlap=1; else left+=("$cpu"); fi; done
+      for cpu in "${!current[@]}"; do
+        if [[ -n ${in_guest[cpu]:-} ]]; then overlap=1; else left[cpu]=1; fi
+      done
       [[ -n $overlap ]] || continue
-      if (( ${#left[@]} > 0 )); then target=$(list_of "${left[@]}"); else target=$host; fi
+      if (( ${#left[@]} > 0 )); then cpu_list left; target=$REPLY; else target=$host; fi
     fi
-    [[ $(list_of $(cpus_of "$target")) != "$(list_of $(cpus_of "$old"))" ]] || continue
-    printf '%s\n' "$old" > "$STATE/irq.$irq"
+    [[ $target != "$old" ]] || continue
+    printf '%s\n' "$raw" > "$STATE/irq.$irq"
     printf '%s\n' "$target" 2>/dev/null > "$file" || say "the kernel refused IRQ $irq"
   done < "$ROOT/proc/interrupts"
 }
