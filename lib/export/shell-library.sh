@@ -242,7 +242,8 @@ irq_pass() {
     file=$ROOT/proc/irq/$irq/smp_affinity_list
     [[ -z ${HANDLED[$irq]+set} && -e $file ]] || continue
     HANDLED[$irq]=1
-    read -r raw < "$file" || continue
+    raw=
+    { read -r raw < "$file" || [[ -n $raw ]]; } 2>/dev/null || { say "the kernel refused IRQ $irq ($file cannot be read)"; continue; }
     cpu_set "$raw" current
     cpu_list current
     old=$REPLY
