@@ -4,7 +4,7 @@
 // whether QEMU was stopped, exited by itself or failed. Every shipped profile's script parses
 // (bash -n); mediapc's is compared with a golden file. BOOT_VM_REGENERATE=1 rewrites it.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -116,6 +116,24 @@ t.test('threads mode: QEMU without -S under taskset -c <emulator CPUs>, each vCP
     changes(before, snapshot(root)),
     ['+/var/lib/boot-vm/nvram/gaming-9900k_VARS.fd: fake firmware variables', '+/var/lib/boot-vm/nvram: dir', '+/var/lib/boot-vm: dir', '+/var/lib: dir', '+/var: dir'].sort(),
     'all but the UEFI variable store, which is kept (as boot-vm keeps it)',
+  );
+});
+
+t.test("windows11: the Looking Glass file made for the run, swtpm printed, the TPM's and UEFI's state kept", async (t) => {
+  const root = copyHost(t, 'i7-12700k');
+  const before = snapshot(root);
+  const run = runScript(t, 'windows11', root);
+  await waitFor(`the vCPUs pinned:\n${run.stderr()}`, () => (run.stderr().match(/logged, not run: renice /g) ?? []).length === 8);
+  const shm = statSync(join(root, 'dev/shm/looking-glass'));
+  t.strictSame([shm.mode & 0o777, shm.uid, shm.gid], [0o660, 1000, 1000], "the desktop user's, mode 0660, while QEMU runs");
+  t.match(run.stderr(), /logged, not run: swtpm socket --tpm2 .* 2> \S+\/var\/lib\/boot-vm\/tpm\/windows11\/swtpm\.log /, 'swtpm printed, its log under ROOT');
+  process.kill(run.pid, 'SIGTERM');
+  const result = await run.done;
+  t.equal(result.status, 0, result.stderr);
+  t.strictSame(
+    changes(before, snapshot(root)),
+    ['+/var/lib/boot-vm: dir', '+/var/lib/boot-vm/nvram: dir', '+/var/lib/boot-vm/nvram/windows11_VARS.fd: fake firmware variables', '+/var/lib/boot-vm/tpm: dir', '+/var/lib/boot-vm/tpm/windows11: dir'].sort(),
+    'kept: the UEFI variable store and the TPM state directory; nothing else',
   );
 });
 
