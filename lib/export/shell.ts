@@ -169,27 +169,29 @@ function arrayLines(name: string, groups: string[][]): string[] {
 
 export function shellScript(plan: Plan, warn: Warn): string {
   const live = plan.steps.filter((step) => !step.skip);
-  const threads = live.some((step) => step.actions.some(({ do: action }) => isThreadAction(action)));
+  // boot-vm starts QEMU paused (-S) to pin its threads before QMP `cont`: without QMP, the script cannot start a paused guest.
+  const paused = plan.argv.includes('-S');
   const emulator = live.flatMap((step) => step.actions.flatMap(({ do: action }) => (action.kind === 'pin-threads' && action.threads === 'emulator' ? [action.cpus] : [])))[0];
   const daemon = plan.argv.includes('-daemonize');
   const wrap = live.flatMap((step) => step.actions.flatMap(({ do: action }) => (action.kind === 'wrap' ? [action.argv] : [])));
   if (emulator) wrap.push(['taskset', '-c', formatCpuList(emulator)]);
   const planWrappers = plan.args.slice(0, plan.wrappers).map((arg) => arg.words);
-  // Threads mode: no -S, since only QMP could start the paused guest (see threadsCommands).
-  const qemuArgs = plan.args.slice(plan.wrappers).map((arg) => arg.words.filter((word) => !(threads && word === '-S'))).filter((group) => group.length > 0);
+  const qemuArgs = plan.args.slice(plan.wrappers).map((arg) => arg.words.filter((word) => word !== '-S')).filter((group) => group.length > 0);
   const before = plan.steps.filter((step) => step.phase === 'prepare' || step.phase === 'launch');
   const after = plan.steps.filter((step) => step.phase === 'running' || step.phase === 'stop');
   const prepared = before.flatMap((step) => stepLines(step, warn));
   const pinned: { tid: string; cpus: string }[] = [];
+  let warned = false;
+  const warnUnpaused = (how: string) => {
+    if (paused && !warned) warn(`pinning.mode threads: the shell export cannot speak QMP, so QEMU runs without -S and the guest starts at once${how}`);
+    warned = true;
+  };
   const running = after.flatMap((step) => {
     if (step.skip || !step.actions.some(({ do: action }) => isThreadAction(action))) return stepLines(step, warn);
-    if (pinned.length === 0 && step.actions.some(({ do: action }) => action.kind === 'pin-threads' && action.threads === 'emulator')) {
-      warn(
-        "pinning.mode threads: the shell export cannot speak QMP, so QEMU runs without -S and the guest starts at once: QEMU starts under taskset -c with the emulator's CPUs, and each vCPU (and IO) thread is pinned by its name once it exists, then read back",
-      );
-    }
+    warnUnpaused(": QEMU starts under taskset -c with the emulator's CPUs, and each vCPU (and IO) thread is pinned by its name once it exists, then read back");
     return [...header(step), announce(step), ...step.actions.flatMap(({ do: action }) => (isThreadAction(action) ? threadsCommands(action, plan, pinned) : []))];
   });
+  warnUnpaused('');
   const controlDirs = [...new Set([dirname(plan.control.pidfile), dirname(plan.control.qmp)])];
   const lines = [
     '#!/bin/bash',
