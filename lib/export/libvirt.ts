@@ -634,13 +634,13 @@ function warnOwner(context: Context, region: SharedRegion): void {
   else context.warn(`${region.key}.owner: libvirt makes ${region.path} as the user QEMU runs as, not ${region.owner}; a tmpfiles.d line can make it first (f ${region.path} ${mode} ${user} ${group} -)`);
 }
 
-/** Steps libvirt does itself for a domain: vfio binding (managed='yes'), the UEFI store, memlock, swtpm, the shared memory file, pinning. */
-const LIBVIRT_DOES = /^(bind-vfio|nvram|memlock-limit|tpm-state|swtpm|shared-memory|pin-|start-guest|hook)/;
+/** Steps libvirt does itself for a domain (or a libvirt host has done): KVM and vfio modules, vfio binding (managed='yes'), the UEFI store, memlock, swtpm, the shared memory file, pinning. */
+const LIBVIRT_DOES = /^(load-modules|bind-vfio|nvram|memlock-limit|tpm-state|swtpm|shared-memory|pin-|start-guest|hook)/;
 
 /** What boot-vm does around QEMU that the domain cannot carry. */
 function noteUnexpressed(context: Context): void {
   const { profile, plan, warn } = context;
-  const steps = plan.steps.filter((step) => !LIBVIRT_DOES.test(step.id));
+  const steps = plan.steps.filter((step) => step.skip === undefined && !LIBVIRT_DOES.test(step.id));
   const prepare = steps.filter((step) => step.phase === 'prepare').map((step) => step.id);
   const around = steps.filter((step) => step.phase === 'launch' || step.phase === 'running').map((step) => step.id);
   if (prepare.length > 0) warn(`host: libvirt does not prepare the host (${prepare.join(', ')}); run scripts/prepare-host.mjs ${plan.profile} before virsh start`);
