@@ -186,7 +186,7 @@ t.test('virt-xml-validate and domxml-to-native against boot-vm\'s argv', async (
   const problem = await libvirtProblem();
   if (problem) {
     if (process.env.REQUIRE_LIBVIRT === '1') t.fail(`REQUIRE_LIBVIRT=1 but ${problem}`);
-    else t.skip(problem);
+    else t.plan(0, problem);
     return;
   }
   const dir = writeTree({});
