@@ -646,6 +646,7 @@ function noteUnexpressed(context: Context): void {
   if (prepare.length > 0) warn(`host: libvirt does not prepare the host (${prepare.join(', ')}); run scripts/prepare-host.mjs ${plan.profile} before virsh start`);
   if (around.length > 0) warn(`host: libvirt has no form for ${around.join(', ')}, which boot-vm does around each run; do them from /etc/libvirt/hooks/qemu`);
   if (profile.hooks) warn(`hooks: libvirt does not run ${profile.hooks.file}; /etc/libvirt/hooks/qemu can call the same commands`);
+  if (profile.qmp !== undefined) warn(`qmp: libvirt keeps QEMU's monitor to itself (virsh qemu-monitor-command reaches it); nothing listens on ${profile.qmp}`);
   if (profile.host.runAs !== undefined) warn(`host.runAs: libvirt runs QEMU as the user in /etc/libvirt/qemu.conf (user = "${profile.host.runAs}"), or give the domain a <seclabel type='static' model='dac'> label`);
 }
 
