@@ -60,9 +60,10 @@ interface Context {
 export function libvirtDomain(plan: Plan, warn: (message: string) => void = () => {}): string {
   const profile = plan.resolved.profile;
   const emulator = emulatorPath(plan, profile);
+  const version = parseQemuVersion(plan.qemuVersion)!;
   // The plan has reported every problem already; the builders are asked again for their layout only.
   const quiet: Diagnostics = { error() {}, warn() {} };
-  const cards = placeCards({ name: plan.profile, profile, version: { major: 0, minor: 0 }, diagnostics: quiet });
+  const cards = placeCards({ name: plan.profile, profile, version, diagnostics: quiet });
   const context: Context = {
     plan,
     profile,
@@ -74,18 +75,16 @@ export function libvirtDomain(plan: Plan, warn: (message: string) => void = () =
     overrides: [],
     warn,
   };
-  const version = parseQemuVersion(plan.qemuVersion);
-  if (version && !atLeast(version, LIBVIRT_OLDEST_QEMU.major, LIBVIRT_OLDEST_QEMU.minor)) {
+  if (!atLeast(version, LIBVIRT_OLDEST_QEMU.major, LIBVIRT_OLDEST_QEMU.minor)) {
     warn(`qemu.version: this plan is for QEMU ${plan.qemuVersion}, and libvirt (8.0 and later) runs QEMU 4.2 or newer only`);
   }
-  const memory = memoryElements(context);
   const domain = el(
     'domain',
     { type: profile.machine.accel === 'kvm' ? 'kvm' : 'qemu', 'xmlns:qemu': QEMU_NS },
     textEl('name', plan.profile),
     textEl('uuid', context.uuid),
     profile.description !== undefined && textEl('description', profile.description),
-    memory,
+    memoryElements(context),
     cpuElements(context),
     osElement(plan.resolved.firmware, profile),
     featuresElement(context),
@@ -233,7 +232,7 @@ function cpuElements(context: Context): XmlNode[] {
 /** The CPUs the plan pins one kind of QEMU thread to (threads mode), as its step says. */
 function pinnedCpus(plan: Plan, threads: 'emulator' | 'iothreads'): number[] | undefined {
   for (const step of plan.steps) {
-    for (const action of step.actions ?? []) {
+    for (const action of step.actions) {
       if (action.do.kind === 'pin-threads' && action.do.threads === threads) return action.do.cpus;
     }
   }
