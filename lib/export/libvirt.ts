@@ -639,7 +639,8 @@ const LIBVIRT_DOES = /^(load-modules|bind-vfio|nvram|memlock-limit|tpm-state|swt
 /** What boot-vm does around QEMU that the domain cannot carry. */
 function noteUnexpressed(context: Context): void {
   const { profile, plan, warn } = context;
-  const steps = plan.steps.filter((step) => step.skip === undefined && !LIBVIRT_DOES.test(step.id));
+  // run-as has a warning of its own, below.
+  const steps = plan.steps.filter((step) => step.skip === undefined && !LIBVIRT_DOES.test(step.id) && !step.id.startsWith('run-as'));
   const prepare = steps.filter((step) => step.phase === 'prepare').map((step) => step.id);
   const around = steps.filter((step) => step.phase === 'launch' || step.phase === 'running').map((step) => step.id);
   if (prepare.length > 0) warn(`host: libvirt does not prepare the host (${prepare.join(', ')}); run scripts/prepare-host.mjs ${plan.profile} before virsh start`);

@@ -1,11 +1,12 @@
-// The libvirt export of every argv golden case (the shipped profiles among them): the XML passes
+// The libvirt export of every argv golden case (the shipped profiles among them) and of
+// fixtures/libvirt/export-edges.yaml: the XML passes
 // virt-xml-validate, and `virsh domxml-to-native` of it gives the QEMU facts boot-vm's own argv
 // has (test/fixtures/qemu-facts.ts). mediapc's and windows11's XML are golden files;
 // BOOT_VM_REGENERATE=1 rewrites them (review their diff like code). Without a libvirtd on
 // qemu:///system the virsh part is skipped, or fails under REQUIRE_LIBVIRT=1 (set by .ci/run).
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { ExportError } from '../../lib/errors.js';
@@ -40,15 +41,17 @@ interface Exported {
   warnings: string[];
 }
 
-const exported: Exported[] = readdirSync(CASES)
-  .filter((name) => name.endsWith('.yaml'))
-  .sort()
-  .map((name) => {
-    const file = join(CASES, name);
-    const plan = planOn(file, /^# host: (\S+)$/m.exec(readFileSync(file, 'utf8'))?.[1] ?? 'lab');
-    const warnings: string[] = [];
-    return { name: name.replace(/\.yaml$/, ''), plan, xml: libvirtDomain(plan, (message) => warnings.push(message)), warnings };
-  });
+const exported: Exported[] = [
+  ...readdirSync(CASES)
+    .filter((name) => name.endsWith('.yaml'))
+    .sort()
+    .map((name) => join(CASES, name)),
+  join(GOLDEN, 'export-edges.yaml'),
+].map((file) => {
+  const plan = planOn(file, /^# host: (\S+)$/m.exec(readFileSync(file, 'utf8'))?.[1] ?? 'lab');
+  const warnings: string[] = [];
+  return { name: basename(file, '.yaml'), plan, xml: libvirtDomain(plan, (message) => warnings.push(message)), warnings };
+});
 
 /** This machine's hugetlbfs mounts (path → page size), where libvirt puts a guest's huge pages. */
 const hugetlbMounts = readFileSync('/proc/mounts', 'utf8')
@@ -79,9 +82,11 @@ function expected({ plan }: Exported): QemuFacts {
   // With no boot order anywhere, libvirt's default <boot dev='hd'/> puts the first disk first, as the firmware would.
   const noBootOrder = [...profile.disks, ...profile.cdroms, ...profile.network].every((device) => device.bootIndex === undefined);
   const firstDisk = profile.disks.find((disk) => disk.bus !== 'nvme')?.path;
+  // libvirt's boot orders start at 1: a profile with bootIndex 0 has every order one higher, in the same order.
+  const shift = [...profile.disks, ...profile.cdroms, ...profile.network].some((device) => device.bootIndex === 0) ? 1 : 0;
   return {
     ...facts,
-    disks: facts.disks.map((disk) => (noBootOrder && disk.path === firstDisk ? { ...disk, bootindex: 1 } : disk)),
+    disks: facts.disks.map((disk) => (noBootOrder && disk.path === firstDisk ? { ...disk, bootindex: 1 } : disk.bootindex === undefined ? disk : { ...disk, bootindex: disk.bootindex + shift })),
     // domxml-to-native makes every NIC a plain tap of its own and drops its boot order.
     nics: facts.nics.map(({ bootindex: _, ...nic }) => nic),
     cpu: { ...cpu, model: cpu.model === 'host' ? 'max' : cpu.model },
@@ -141,6 +146,9 @@ t.test('what the XML carries beyond the command line', async (t) => {
   t.match(get('passthrough-remap').xml, /<rom bar='off'\/>/, 'rombar off');
   t.match(get('usb-devices').xml, "<qemu:arg value='usb-host,id=usbhost1,bus=usb.0,hostbus=1,hostport=1.2'/>", 'USB by port');
   t.match(get('input-evdev').xml, "<source dev='/dev/input/by-id/usb-Logitech_USB_Receiver-event-kbd' grab='all' repeat='on' grabToggle='scrolllock'/>", 'evdev');
+  t.match(get('export-edges').xml, /<source file='\/vm\/disk1.img'\/>\n *<target dev='vda' bus='virtio'\/>\n *<boot order='2'\/>/, 'boot orders shift by one when one is 0');
+  t.match(get('export-edges').xml, "<qemu:arg value='nvme,drive=drive-disk0,id=disk0,serial=disk0,bus=pcie.0,addr=0x1,bootindex=1'/>", 'NVMe through qemu:commandline, in its slot, shifted too');
+  t.match(get('export-edges').xml, /<!-- machine.kernelIrqchip: off; [^\n]*-->\n *<qemu:arg value='-machine'\/>\n *<qemu:arg value='kernel-irqchip=off'\/>/, 'each commandline entry after a comment');
   t.match(get('windows11').xml, /<loader readonly='yes' secure='yes' type='pflash'>\/usr\/share\/OVMF\/OVMF_CODE_4M.ms.fd<\/loader>\n *<nvram template='\/usr\/share\/OVMF\/OVMF_VARS_4M.ms.fd'>\/var\/lib\/boot-vm\/nvram\/windows11_VARS.fd<\/nvram>/, 'OVMF and its store');
 });
 
@@ -160,6 +168,7 @@ t.test('warnings: what libvirt cannot carry', async (t) => {
   }
   t.equal(warnings('windows11').length, 7, 'nothing else');
   t.same(warnings('minimal'), [], 'nothing to say for the least profile');
+  t.match(warnings('export-edges'), [/^memory\.path: libvirt puts a file-backed guest's memory in memory_backing_dir/, /^qmp: .* nothing listens on \/dev\/shm\/edge-qmp\.sock$/, /^host\.runAs: libvirt runs QEMU as the user in \/etc\/libvirt\/qemu\.conf \(user = "nobody"\)/]);
   t.match(warnings('qemu-2.12'), [/^qemu\.version: this plan is for QEMU 2\.12/]);
 });
 
