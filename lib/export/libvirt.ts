@@ -12,6 +12,7 @@ import { formatCpuList } from '../cpu-list.js';
 import { ExportError } from '../errors.js';
 import { formatPciAddress } from '../pci-address.js';
 import type { Plan } from '../plan/plan.js';
+import { OWNED_MODE } from '../plan/steps/shared-memory.js';
 import type { Disk, Profile } from '../profile/schema.js';
 import type { Diagnostics, ResolvedFirmware } from '../qemu/arg.js';
 import { placeCards, rootPortId, type Card } from '../qemu/pcie.js';
@@ -627,10 +628,10 @@ function sharedMemoryElements(context: Context): XmlNode[] {
 
 function warnOwner(context: Context, region: SharedRegion): void {
   if (region.owner === undefined) return;
-  const mode = (region.mode ?? 0o600).toString(8).padStart(4, '0');
-  const [user, group = user] = region.owner.split(':');
-  if (region.kvmfr !== undefined) context.warn(`${region.key}.owner: libvirt does not give ${region.path} to ${region.owner}; a udev rule can (SUBSYSTEM=="kvmfr", OWNER="${user}", GROUP="${group}", MODE="${mode}")`);
-  else context.warn(`${region.key}.owner: libvirt makes ${region.path} as the user QEMU runs as, not ${region.owner}; a tmpfiles.d line can make it first (f ${region.path} ${mode} ${user} ${group} -)`);
+  const mode = (region.mode ?? OWNED_MODE).toString(8).padStart(4, '0');
+  const [user, group] = region.owner.split(':');
+  if (region.kvmfr !== undefined) context.warn(`${region.key}.owner: libvirt does not give ${region.path} to ${region.owner}; a udev rule can (SUBSYSTEM=="kvmfr", OWNER="${user}"${group === undefined ? '' : `, GROUP="${group}"`}, MODE="${mode}")`);
+  else context.warn(`${region.key}.owner: libvirt makes ${region.path} as the user QEMU runs as, not ${region.owner}; a tmpfiles.d line can make it first (f ${region.path} ${mode} ${user} ${group ?? '-'} -)`);
 }
 
 /** Steps libvirt does itself for a domain (or a libvirt host has done): KVM and vfio modules, vfio binding (managed='yes'), the UEFI store, memlock, swtpm, the shared memory file, pinning. */

@@ -159,7 +159,7 @@ t.test('warnings: what libvirt cannot carry', async (t) => {
     /^memory\.prealloc: libvirt always preallocates huge pages .*: all 16G is taken when the guest starts/m,
     /^pinning\.scheduler\.nice: libvirt has no nice value: the vCPU threads run at nice 0, not -20/m,
     /^tpm: .* in \/var\/lib\/libvirt\/swtpm\/[0-9a-f-]{36}\/tpm2\/, not in \/var\/lib\/boot-vm\/tpm\/windows11/m,
-    /^lookingGlass\.owner: .* \(f \/dev\/shm\/looking-glass 0600 1000 1000 -\)$/m,
+    /^lookingGlass\.owner: .* \(f \/dev\/shm\/looking-glass 0660 1000 1000 -\)$/m,
     /^host: libvirt does not prepare the host \(reserve-hugepages 2M\); run scripts\/prepare-host\.mjs windows11/m,
     /^host: libvirt has no form for cpu-governor, irq-affinity/m,
     /^hooks: libvirt does not run \.\/windows11\.hooks\.mjs/m,
