@@ -112,6 +112,10 @@ async function libvirtProblem(): Promise<string | undefined> {
   return undefined;
 }
 
+t.test('every shipped profile is exported (through its argv golden case)', async (t) => {
+  for (const name of SHIPPED) t.ok(exported.some((entry) => entry.name === name && entry.plan.files.some((file) => file.endsWith(`profiles/${name}.yaml`))), name);
+});
+
 t.test('golden XML: mediapc and windows11', async (t) => {
   for (const name of ['mediapc', 'windows11']) {
     const { xml } = exported.find((entry) => entry.name === name)!;
