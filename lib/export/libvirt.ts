@@ -450,7 +450,8 @@ function diskElements(context: Context): XmlNode[] {
 /** SATA: port `unit` of the chipset's AHCI; SCSI: target `target`, LUN 0, as QEMU's first free id. */
 const driveAddress = (unit: number, target?: number) => el('address', { type: 'drive', controller: 0, bus: 0, target: target ?? 0, unit: target === undefined ? unit : 0 });
 
-const isBlockDevice = (path: string) => path.startsWith('/dev/');
+// /dev/shm holds plain files (tmpfs), the rest of /dev device nodes.
+const isBlockDevice = (path: string) => path.startsWith('/dev/') && !path.startsWith('/dev/shm/');
 
 /** libvirt 9 has no NVMe disk: boot-vm's own -drive and -device, at the slot QEMU gave it. */
 function nvmeDisk(context: Context, disk: Disk, index: number, shift: number): void {
@@ -647,6 +648,7 @@ function noteUnexpressed(context: Context): void {
   if (prepare.length > 0) warn(`host: libvirt does not prepare the host (${prepare.join(', ')}); run scripts/prepare-host.mjs ${plan.profile} before virsh start`);
   if (around.length > 0) warn(`host: libvirt has no form for ${around.join(', ')}, which boot-vm does around each run; do them from /etc/libvirt/hooks/qemu`);
   if (profile.hooks) warn(`hooks: libvirt does not run ${profile.hooks.file}; /etc/libvirt/hooks/qemu can call the same commands`);
+  if (profile.pidfile !== undefined) warn(`pidfile: libvirt keeps its own pidfile (/run/libvirt/qemu/${plan.profile}.pid); nothing writes ${profile.pidfile}`);
   if (profile.qmp !== undefined) warn(`qmp: libvirt keeps QEMU's monitor to itself (virsh qemu-monitor-command reaches it); nothing listens on ${profile.qmp}`);
   if (profile.host.runAs !== undefined) warn(`host.runAs: libvirt runs QEMU as the user in /etc/libvirt/qemu.conf (user = "${profile.host.runAs}"), or give the domain a <seclabel type='static' model='dac'> label`);
 }

@@ -172,6 +172,7 @@ t.test('warnings: what libvirt cannot carry', async (t) => {
   }
   t.equal(warnings('windows11').length, 7, 'nothing else');
   t.same(warnings('minimal'), [], 'nothing to say for the least profile');
+  t.same(warnings('path-escaping'), ['pidfile: libvirt keeps its own pidfile (/run/libvirt/qemu/path-escaping.pid); nothing writes /run/vm,1.pid', "qmp: libvirt keeps QEMU's monitor to itself (virsh qemu-monitor-command reaches it); nothing listens on /run/vm,1=qmp.sock"]);
   t.match(warnings('export-edges'), [/^memory\.path: libvirt puts a file-backed guest's memory in memory_backing_dir/, /^qmp: .* nothing listens on \/dev\/shm\/edge-qmp\.sock$/, /^host\.runAs: libvirt runs QEMU as the user in \/etc\/libvirt\/qemu\.conf \(user = "nobody"\)/]);
   t.match(warnings('qemu-2.12'), [/^qemu\.version: this plan is for QEMU 2\.12/]);
 });
