@@ -1,7 +1,7 @@
 // The libvirt export of every argv golden case (the shipped profiles among them) and of
-// fixtures/libvirt/export-edges.yaml: the XML passes
-// virt-xml-validate, and `virsh domxml-to-native` of it gives the QEMU facts boot-vm's own argv
-// has (test/fixtures/qemu-facts.ts). mediapc's and windows11's XML are golden files;
+// fixtures/libvirt/export-edges.yaml: the XML is valid against libvirt's domain schema, and
+// `virsh domxml-to-native` of it gives the QEMU facts boot-vm's own argv has
+// (test/fixtures/qemu-facts.ts). mediapc's and windows11's XML are golden files;
 // BOOT_VM_REGENERATE=1 rewrites them (review their diff like code). Without a libvirtd on
 // qemu:///system the virsh part is skipped, or fails under REQUIRE_LIBVIRT=1 (set by .ci/run).
 import { execFile } from 'node:child_process';
