@@ -215,7 +215,7 @@ t.test('virt-xml-validate and domxml-to-native against boot-vm\'s argv', async (
   const [batch, tool, argvs] = await Promise.all([
     run('xmllint', ['--noout', '--relaxng', SCHEMA, ...files]).then(
       ({ stderr }) => stderr,
-      (error: { stderr: string }) => error.stderr,
+      (error: { stderr?: string; message: string }) => error.stderr || error.message,
     ),
     Promise.all(SHIPPED.map((name) => run('virt-xml-validate', [join(dir, `${name}.xml`), 'domain']).then(() => undefined, (error: Error) => error.message))),
     inBatches(exported, 4, async (entry) => shellWords((await run('virsh', [...VIRSH, 'domxml-to-native', 'qemu-argv', join(dir, `${entry.name}.native.xml`)])).stdout.trim())),
