@@ -70,3 +70,10 @@ export class StepFailedError extends BootVmError {}
 
 /** The host is not in a state to start: a live or leftover journal, a VM still running. Exit code 1. */
 export class HostStateError extends BootVmError {}
+
+/** A plan that cannot be written in the asked-for export format (a libvirt domain, …). Exit code 2. */
+export class ExportError extends InputError {
+  constructor(problem: Problem) {
+    super([problem]);
+  }
+}

@@ -65,11 +65,16 @@ export function placeCards({ profile, diagnostics }: BuildInput): Card[] {
 }
 
 /** Root ports fill pcie.0 from slot 2 upward, eight ports (functions) per slot, as libvirt lays them out. */
-function rootPortAddress(port: number, ports: number): { addr: string; multifunction?: string } {
+export function rootPortPlacement(port: number, ports: number): { slot: number; function: number; multifunction: boolean } {
   const slot = 2 + Math.floor((port - 1) / 8);
   const fn = (port - 1) % 8;
   const portsInSlot = Math.min(8, ports - (slot - 2) * 8);
-  return { addr: fn === 0 ? hex(slot)! : `${hex(slot)}.${hex(fn)}`, multifunction: fn === 0 && portsInSlot > 1 ? 'on' : undefined };
+  return { slot, function: fn, multifunction: fn === 0 && portsInSlot > 1 };
+}
+
+function rootPortAddress(port: number, ports: number): { addr: string; multifunction?: string } {
+  const { slot, function: fn, multifunction } = rootPortPlacement(port, ports);
+  return { addr: fn === 0 ? hex(slot)! : `${hex(slot)}.${hex(fn)}`, multifunction: multifunction ? 'on' : undefined };
 }
 
 export const rootPortId = (port: number) => `rp${port}`;

@@ -15,7 +15,7 @@ import type { Owner, StepAction, StepDraft } from '../step.js';
 import type { StepContext } from './context.js';
 
 /** Read and write for the owner and its group, as Looking Glass's own tmpfiles.d example has it. */
-const OWNED_MODE = 0o660;
+export const OWNED_MODE = 0o660;
 /** Nobody but root (and QEMU): the guest's frames and sound are in there. */
 const ROOT_MODE = 0o600;
 /** udev makes the node within milliseconds of the module loading; seconds mean it will not. */
