@@ -73,7 +73,7 @@ export class HostStateError extends BootVmError {}
 
 /** A plan that cannot be written in the asked-for export format (a libvirt domain, …). Exit code 2. */
 export class ExportError extends InputError {
-  constructor(problem: Problem) {
-    super([problem]);
+  constructor(problems: Problem | Problem[]) {
+    super(Array.isArray(problems) ? problems : [problems]);
   }
 }

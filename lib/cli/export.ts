@@ -1,11 +1,13 @@
 /** `export <vm> --format F`: the profile's plan, as the dry-run makes it, in another tool's form. */
 import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { UsageError } from '../errors.js';
+import { ExportError, UsageError } from '../errors.js';
 import type { ExportContext, Warn } from '../export/context.js';
+import { libvirtDomain } from '../export/libvirt.js';
 import { shellScript } from '../export/shell.js';
 import { systemdUnit } from '../export/systemd.js';
 import type { Plan } from '../plan/plan.js';
+import type { LoadedProfile } from '../profile/load.js';
 import { planProfile } from './plan-profile.js';
 
 export { default as minimist } from 'minimist';
@@ -16,6 +18,7 @@ type Exporter = (plan: Plan, warn: Warn, context: ExportContext) => string;
 
 /** Each format and what makes it; the formats --format takes are these keys. */
 const FORMATS: Record<string, Exporter> = {
+  libvirt: (plan, warn) => libvirtDomain(plan, warn),
   systemd: (plan, warn, context) => systemdUnit(plan, context, warn),
   shell: (plan, warn) => shellScript(plan, warn),
 };
@@ -77,7 +80,7 @@ export function exportPlan(options: ExportOptions, cwd: string, env: NodeJS.Proc
   if (!exporter) throw new UsageError(`--format: unknown format "${options.format}"; known: ${formatList()}`);
   const out = options.out === undefined ? undefined : resolve(cwd, options.out);
   if (out !== undefined && existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out: ${options.out} is a directory; name the file to write`);
-  const { plan, warnings } = planProfile({ ...options, strict: options.sysroot !== undefined, launching: false }, cwd, env);
+  const { plan, loaded, warnings } = planProfile({ ...options, strict: options.sysroot !== undefined, launching: false }, cwd, env);
   const stderr = [...warnings];
   const file = resolve(cwd, plan.file);
   const checkout = dirname(bootVm);
@@ -87,10 +90,20 @@ export function exportPlan(options: ExportOptions, cwd: string, env: NodeJS.Proc
     ...(options.qemuBinary ? { qemuBinary: resolve(cwd, options.qemuBinary) } : {}),
     nodeDir: dirname(process.execPath),
   };
-  const text = exporter(plan, (message) => stderr.push(`warning: ${message}`), context);
+  const text = located(loaded, () => exporter(plan, (message) => stderr.push(`warning: ${message}`), context));
   if (out === undefined) return { stdout: text, stderr };
   writeAtomically(out, text, options.format === 'shell' ? 0o755 : 0o644);
   return { stdout: '', stderr: [...stderr, `wrote ${options.out}`] };
+}
+
+/** An exporter knows the key it cannot write; the profile knows the file and line it was written at. */
+function located<T>(loaded: LoadedProfile, body: () => T): T {
+  try {
+    return body();
+  } catch (error) {
+    if (!(error instanceof ExportError)) throw error;
+    throw new ExportError(error.problems.map((problem) => (problem.key ? { ...problem, ...loaded.locate(problem.key) } : problem)));
+  }
 }
 
 /** Written beside `file`, then renamed over it: a reader never sees half of it. */

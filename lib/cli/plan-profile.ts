@@ -3,7 +3,7 @@ import { detectQemuVersion, findExecutable } from '../apply/probe-qemu.js';
 import { formatProblem, UsageError } from '../errors.js';
 import { Sysroot } from '../host/sysroot.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
-import { loadProfile } from '../profile/load.js';
+import { loadProfile, type LoadedProfile } from '../profile/load.js';
 import { parseQemuVersion } from '../qemu/version.js';
 
 export interface PlanArgs {
@@ -21,6 +21,8 @@ export interface PlanArgs {
 
 export interface PlannedProfile {
   plan: Plan;
+  /** The profile read, to say where a key was written. */
+  loaded: LoadedProfile;
   sysroot: Sysroot;
   /** Warnings, one formatted line each, for stderr. */
   warnings: string[];
@@ -44,5 +46,5 @@ export function planProfile(args: PlanArgs, cwd: string, env: NodeJS.ProcessEnv)
     ...(args.qemuBinary ? { qemuBinary: args.qemuBinary } : {}),
     ...(args.resetNvram ? { resetNvram: true } : {}),
   });
-  return { plan, sysroot, warnings: plan.warnings.map((warning) => `warning: ${formatProblem(warning)}`) };
+  return { plan, loaded, sysroot, warnings: plan.warnings.map((warning) => `warning: ${formatProblem(warning)}`) };
 }

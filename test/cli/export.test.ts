@@ -26,6 +26,22 @@ t.test('systemd for mediapc on stdout, the dry-run warnings on stderr', async (t
   t.ok(stderr.split('\n').filter(Boolean).every((line) => line.startsWith('warning: profiles/mediapc.yaml:')), 'one warning a line, as the dry-run gives them');
 });
 
+t.test('libvirt for mediapc: the domain on stdout, what libvirt cannot carry as warnings', async (t) => {
+  const { status, stdout, stderr } = exportCli(['mediapc', '--format', 'libvirt', ...Z77]);
+  t.equal(status, 0, stderr);
+  t.match(stdout, /^<domain type='kvm' xmlns:qemu='http:\/\/libvirt.org\/schemas\/domain\/qemu\/1.0'>\n  <name>mediapc<\/name>\n/);
+  t.match(stderr, /^warning: host: libvirt does not prepare the host \(/m, 'the host steps libvirt does not do');
+  t.notMatch(stderr, /wrote/);
+});
+
+t.test('libvirt: a qemu.binary libvirt cannot name is one line, exit 2', async (t) => {
+  const dir = writeTree({ 'vms/odd.yaml': 'memory: { size: 1G }\nqemu: { binary: qemu-custom }\n' });
+  const { status, stdout, stderr } = exportCli(['vms/odd.yaml', '--format', 'libvirt', '--qemu-version', '7.2'], { cwd: dir });
+  t.equal(status, 2);
+  t.equal(stdout, '');
+  t.equal(stderr, "vms/odd.yaml:2:17: qemu.binary: libvirt's <emulator> needs an absolute path, not qemu-custom; set qemu.binary to its full path (command -v qemu-custom)\n");
+});
+
 t.test('a profile outside profiles/ is named by its absolute path', async (t) => {
   const dir = writeTree({ 'vms/tiny.yaml': 'memory: { size: 1G }\n' });
   const { status, stdout } = exportCli(['vms/tiny.yaml', '--format', 'systemd', '--qemu-version', '7.2'], { cwd: dir });
