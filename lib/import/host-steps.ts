@@ -1,14 +1,19 @@
-/** Host steps of an imported script (the blog's on-boot.sh): the lines boot-vm has a profile key for. */
+/**
+ * Host steps of an imported script (the blog's on-boot.sh): each command becomes the profile's
+ * `host` key that makes boot-vm do the same (lib/plan/steps/*.ts), a note when boot-vm does it
+ * anyway (binding to vfio-pci, modprobe, sleep, mounting hugetlbfs), or a warning naming the line.
+ */
+import { parseCpuList } from '../cpu-list.js';
 
 export interface ImportNote {
   line?: number;
   message: string;
 }
 
-/** One simple command of the script other than QEMU's: words expanded, quotes removed, `sudo` still there. */
+/** One simple command of the script other than QEMU's: words expanded, quotes removed. */
 export interface HostCommand {
   words: string[];
-  /** `> path` or `>> path` (also `| tee [-a] path`, turned into this). */
+  /** `> path` or `>> path` (`| tee [-a] path` is turned into this too). */
   redirect?: { path: string; append: boolean };
   line: number;
   /** The command as written (continuations joined), for comments and warnings. */
@@ -20,14 +25,312 @@ export interface HostImport {
   host: Record<string, unknown>;
   /** When the script reserves huge pages (nr_hugepages, hugepagesz). */
   memory: { hugepages?: '2M' | '1G' };
-  /** Profile key path (`host.sysctl.vm.stat_interval`, `host.ignoreMsrs`) → the source line it came from, for a YAML comment. */
+  /** Profile key path (`host.sysctl.vm.stat_interval`, `host.ignoreMsrs`) → the source line(s) it came from (`line 3: echo …`), for a YAML comment. */
   comments: Record<string, string>;
   warnings: ImportNote[];
-  /** Lines understood and dropped on purpose because boot-vm does them itself (unbind/bind, modprobe vfio-pci, sleep). */
+  /** Lines understood and dropped on purpose, because boot-vm does them itself (unbind/bind, modprobe vfio-pci, sleep…). */
   notes: ImportNote[];
 }
 
+// The same pattern as the schema's sysctl keys: others are written as a generic step.
+const SYSCTL_KEY = /^[a-z0-9_]+(\.[a-z0-9_-]+)+$/;
+const PAGE_SIZES: Record<string, '2M' | '1G'> = { '2048': '2M', '1048576': '1G' };
+const BOOT_VM_BINDS = 'boot-vm binds each passthrough device to vfio-pci itself (host.bindVfio) and gives it back afterwards';
+// Commands that change nothing boot-vm would have to do.
+const HARMLESS = new Set(['set', 'shopt', 'true', ':', 'cd', 'exit', 'wait', 'trap', 'read', 'clear', 'echo', 'printf', '[', '[[', 'test', 'lspci', 'ls', 'cat', 'dmesg', 'grep', 'free', 'lsmod', 'return', 'logger']);
+
 export function importHostSteps(commands: HostCommand[]): HostImport {
-  void commands;
-  throw new Error('importHostSteps: being written (import-script helper)');
+  const importer = new HostImporter();
+  for (const command of commands) importer.read(command);
+  return importer.result();
+}
+
+class HostImporter {
+  private readonly host: Record<string, unknown> = {};
+  private readonly memory: HostImport['memory'] = {};
+  private readonly sources = new Map<string, HostCommand[]>();
+  private readonly warnings: ImportNote[] = [];
+  private readonly notes: ImportNote[] = [];
+  private readonly sysctl: Record<string, string | number> = {};
+  private readonly steps: { write: { path: string; value: string } }[] = [];
+  private readonly unloadModules: string[] = [];
+  private readonly stopServices: string[] = [];
+
+  result(): HostImport {
+    if (Object.keys(this.sysctl).length > 0) this.host.sysctl = this.sysctl;
+    if (this.steps.length > 0) this.host.steps = this.steps;
+    if (this.unloadModules.length > 0) this.host.unloadModules = this.unloadModules;
+    if (this.stopServices.length > 0) this.host.stopServices = this.stopServices;
+    const comments: Record<string, string> = {};
+    for (const [key, commands] of this.sources) {
+      const lines = commands.map((command) => command.line);
+      comments[key] = `${lines.length > 1 ? 'lines' : 'line'} ${lines.join(', ')}: ${[...new Set(commands.map((command) => command.text))].join('; ')}`;
+    }
+    return { host: this.host, memory: this.memory, comments, warnings: this.warnings, notes: this.notes };
+  }
+
+  private set(key: string, value: unknown, command: HostCommand): void {
+    const old = this.host[key];
+    if (old !== undefined && JSON.stringify(old) !== JSON.stringify(value)) {
+      this.warnings.push({ line: command.line, message: `${command.text}: host.${key} was ${JSON.stringify(old)} from an earlier line; the later ${JSON.stringify(value)} is kept` });
+    }
+    this.host[key] = value;
+    this.source(`host.${key}`, command);
+  }
+
+  private source(key: string, command: HostCommand): void {
+    const list = this.sources.get(key) ?? [];
+    if (!list.includes(command)) list.push(command);
+    this.sources.set(key, list);
+  }
+
+  private warn(command: HostCommand, why: string): void {
+    this.warnings.push({ line: command.line, message: `${command.text}: ${why}` });
+  }
+
+  private note(command: HostCommand, why: string): void {
+    this.notes.push({ line: command.line, message: `${command.text}: ${why}` });
+  }
+
+  read(command: HostCommand): void {
+    const words = stripSudo(command.words);
+    const name = basename(words[0] ?? '');
+    const args = words.slice(1);
+    if (command.redirect && (name === 'echo' || name === 'printf')) {
+      const value = name === 'echo' ? echoed(args) : printed(args);
+      if (command.redirect.append && !command.redirect.path.startsWith('/sys/') && !command.redirect.path.startsWith('/proc/')) this.warn(command, `appending to ${command.redirect.path} is not imported`);
+      else this.write(command.redirect.path, value, command);
+      return;
+    }
+    if (command.redirect) {
+      this.warn(command, `not imported: ${name}'s output into ${command.redirect.path} is not a host setting boot-vm has`);
+      return;
+    }
+    switch (name) {
+      case 'sysctl':
+        return this.readSysctl(args, command);
+      case 'modprobe':
+      case 'insmod':
+        return this.readModprobe(args, command);
+      case 'rmmod':
+        for (const module of args.filter((arg) => !arg.startsWith('-'))) this.unloadModule(module, command);
+        return;
+      case 'sleep':
+        return this.note(command, 'boot-vm waits for each device to reach vfio-pci itself');
+      case 'mount':
+        return this.readMount(args, command);
+      case 'umount':
+        return this.note(command, 'boot-vm unmounts the hugetlbfs it mounted');
+      case 'ulimit':
+        if (args.some((arg) => /^-[a-zA-Z]*l/.test(arg))) return this.note(command, "boot-vm raises QEMU's locked-memory limit itself (host.memlock)");
+        return this.warn(command, 'not imported: boot-vm only sets the locked-memory limit');
+      case 'cpupower':
+        return this.readCpupower(args, command);
+      case 'systemctl':
+        return this.readSystemctl(args, command);
+      case 'virsh':
+        if (/^nodedev-(detach|dettach|reattach|reset)$/.test(args[0] ?? '')) return this.note(command, BOOT_VM_BINDS);
+        return this.warn(command, 'not imported: a virsh command');
+      case 'mkdir':
+        return this.note(command, 'boot-vm makes the directories it needs (the hugetlbfs mount point)');
+      case 'source':
+      case '.':
+        return this.warn(command, 'not imported: the file it reads is not read here; import its lines too');
+      default:
+        if (HARMLESS.has(name)) return this.note(command, 'changes nothing on the host');
+        return this.warn(command, 'not imported: boot-vm has no host setting for it; add it to host.steps as a run step if it is needed');
+    }
+  }
+
+  private write(path: string, value: string, command: HostCommand): void {
+    let match: RegExpExecArray | null;
+    if (path === '/proc/sys/vm/nr_hugepages' || path === '/proc/sys/vm/nr_hugepages_mempolicy' || path === '/proc/sys/vm/nr_overcommit_hugepages') {
+      this.hugepages('2M', command);
+      this.note(command, "huge pages of the default size, taken as 2M (the kernel's unless default_hugepagesz says otherwise); boot-vm reserves the number the VM needs itself");
+    } else if ((match = /^\/sys\/(?:kernel\/mm|devices\/system\/node\/node\d+)\/hugepages\/hugepages-(\d+)kB\/nr(?:_overcommit)?_hugepages$/.exec(path))) {
+      const size = PAGE_SIZES[match[1]!];
+      if (!size) return this.warn(command, `not imported: huge pages of ${match[1]} kB; boot-vm takes 2M or 1G`);
+      this.hugepages(size, command);
+      this.note(command, 'boot-vm reserves the number of huge pages the VM needs itself, on the node its memory is bound to');
+    } else if (path === '/proc/sys/vm/drop_caches' || path === '/proc/sys/vm/compact_memory') {
+      this.note(command, 'boot-vm compacts memory before it reserves huge pages');
+    } else if (path.startsWith('/proc/sys/') && SYSCTL_KEY.test(path.slice('/proc/sys/'.length).replaceAll('/', '.'))) {
+      this.setSysctl(path.slice('/proc/sys/'.length).replaceAll('/', '.'), value, command);
+    } else if (path === '/sys/module/kvm/parameters/ignore_msrs') {
+      const on = /^(1|y|Y)$/.test(value);
+      if (!on && !/^(0|n|N)$/.test(value)) return this.warn(command, `not imported: expected 1/Y or 0/N for ignore_msrs, got ${value}`);
+      this.set('ignoreMsrs', on, command);
+    } else if (path === '/sys/bus/workqueue/devices/writeback/cpumask') {
+      const cpus = parseMask(value);
+      if (!cpus) return this.warn(command, `not imported: cannot read the CPU mask ${value}`);
+      this.set('writebackCpus', cpus, command);
+    } else if (path === '/sys/bus/workqueue/devices/writeback/cpulist') {
+      const cpus = parseCpuList(value);
+      if (!cpus) return this.warn(command, `not imported: cannot read the CPU list ${value}`);
+      this.set('writebackCpus', cpus, command);
+    } else if (/^\/sys\/class\/vtconsole\/vtcon\d+\/bind$/.test(path) || /^\/sys\/bus\/platform\/drivers\/[a-z-]*framebuffer\/unbind$/.test(path)) {
+      if (path.endsWith('/bind') && value !== '0') return this.note(command, 'boot-vm binds the consoles back when the VM stops');
+      this.set('unbindConsoles', true, command);
+    } else if (/^\/sys\/bus\/platform\/drivers\/[a-z-]*framebuffer\/bind$/.test(path)) {
+      this.note(command, 'boot-vm binds the framebuffer back when the VM stops');
+    } else if (path === '/sys/bus/pci/drivers/vfio-pci/new_id') {
+      this.set('bindMethod', 'new-id', command);
+      this.note(command, 'the device ids come from the passthrough devices');
+    } else if ((match = /^\/sys\/bus\/pci\/devices\/[^/]+\/driver_override$/.exec(path))) {
+      if (value !== 'vfio-pci') return this.note(command, 'boot-vm clears driver_override when the VM stops');
+      this.set('bindMethod', 'driver-override', command);
+    } else if (/^\/sys\/bus\/pci\/(devices\/[^/]+\/driver\/unbind|drivers\/[^/]+\/(bind|unbind|remove_id)|drivers_probe)$/.test(path)) {
+      this.note(command, BOOT_VM_BINDS);
+    } else if (path === '/sys/bus/pci/rescan') {
+      this.set('rescan', true, command);
+    } else if (/^\/sys\/bus\/pci\/devices\/[^/]+\/remove$/.test(path)) {
+      this.warn(command, 'not imported: boot-vm does not remove PCI devices (host.rescan rescans the bus)');
+    } else if (/^\/sys\/devices\/system\/cpu\/(cpu(\d+|\*)\/cpufreq|cpufreq\/policy(\d+|\*))\/scaling_governor$/.test(path)) {
+      this.governor(value, command);
+    } else if (/^\/proc\/irq\/(\d+|\*|default)\/smp_affinity(_list)?$/.test(path) || path === '/proc/irq/default_smp_affinity') {
+      this.set('irqAffinity', true, command);
+      this.warn(command, "the IRQ masks themselves are not imported: with host.irqAffinity boot-vm sends the passed devices' IRQs to the guest's CPUs and the others off them");
+    } else if (path.startsWith('/sys/') || path.startsWith('/proc/sys/')) {
+      this.steps.push({ write: { path, value } });
+      this.source(`host.steps[${this.steps.length - 1}]`, command);
+    } else {
+      this.warn(command, `not imported: a write to ${path}, which is not a kernel setting`);
+    }
+  }
+
+  private setSysctl(key: string, value: string, command: HostCommand): void {
+    if (key === 'vm.nr_hugepages' || key === 'vm.nr_overcommit_hugepages' || key === 'vm.drop_caches' || key === 'vm.compact_memory') {
+      return this.write(`/proc/sys/${key.replaceAll('.', '/')}`, value, command);
+    }
+    const old = this.sysctl[key];
+    const stored = /^-?\d{1,15}$/.test(value) ? Number(value) : value;
+    if (old !== undefined && old !== stored) this.warn(command, `${key} was ${old} from an earlier line; ${value} is kept`);
+    this.sysctl[key] = stored;
+    this.source(`host.sysctl.${key}`, command);
+  }
+
+  private hugepages(size: '2M' | '1G', command: HostCommand): void {
+    if (this.memory.hugepages && this.memory.hugepages !== size) this.warn(command, `huge pages of ${this.memory.hugepages} were reserved on an earlier line; ${size} is kept`);
+    this.memory.hugepages = size;
+    this.source('memory.hugepages', command);
+    this.set('hugepages', true, command);
+  }
+
+  private governor(value: string, command: HostCommand): void {
+    if (!/^[a-z]+$/.test(value)) return this.warn(command, `not imported: ${value} is not a governor name`);
+    this.set('governor', value, command);
+  }
+
+  private readSysctl(args: string[], command: HostCommand): void {
+    let wrote = false;
+    for (const arg of args) {
+      const assignment = /^([^=\s]+)\s*=\s*(.*)$/.exec(arg);
+      if (assignment) {
+        const key = assignment[1]!.replaceAll('/', '.');
+        if (!SYSCTL_KEY.test(key)) {
+          this.warn(command, `not imported: ${key} is not a sysctl key like vm.stat_interval`);
+          continue;
+        }
+        this.setSysctl(key, assignment[2]!, command);
+        wrote = true;
+      } else if (arg === '-p' || arg === '--load' || arg === '--system' || arg.startsWith('--load=')) {
+        return this.warn(command, 'not imported: it loads sysctl settings from files; put the ones the VM needs under host.sysctl');
+      }
+    }
+    if (!wrote) this.note(command, 'only reads settings');
+  }
+
+  private readModprobe(args: string[], command: HostCommand): void {
+    const remove = args.some((arg) => arg === '-r' || arg === '--remove' || /^-[a-zA-Z]*r/.test(arg));
+    const modules = args.filter((arg) => !arg.startsWith('-') && !arg.includes('='));
+    if (remove) {
+      for (const module of modules) this.unloadModule(module, command);
+      return;
+    }
+    const parameters = args.filter((arg) => arg.includes('='));
+    if (modules.every((module) => /^(vfio|vfio[-_]pci|vfio[-_]iommu[-_]type1|vfio[-_]virqfd|kvm|kvm[-_](intel|amd))$/.test(module)) && parameters.length === 0) {
+      return this.note(command, 'boot-vm loads the vfio and kvm modules itself (host.modules)');
+    }
+    this.warn(command, 'not imported: boot-vm loads only the vfio and kvm modules; add a host.steps run step if this one is needed');
+  }
+
+  private unloadModule(module: string, command: HostCommand): void {
+    if (!/^[A-Za-z0-9_-]+$/.test(module)) return this.warn(command, `not imported: ${module} is not a module name`);
+    if (!this.unloadModules.includes(module)) this.unloadModules.push(module);
+    this.source('host.unloadModules', command);
+  }
+
+  private readMount(args: string[], command: HostCommand): void {
+    if (!args.includes('hugetlbfs')) return this.warn(command, 'not imported: boot-vm mounts only hugetlbfs');
+    const size = /pagesize=(\w+)/.exec(args.join(' '))?.[1]?.toUpperCase();
+    if (size === '1G' || size === '1024M') this.hugepages('1G', command);
+    else if (size === '2M' || size === '2048K') this.hugepages('2M', command);
+    this.note(command, 'boot-vm mounts hugetlbfs for the page size when no mount has it');
+  }
+
+  private readCpupower(args: string[], command: HostCommand): void {
+    const at = args.findIndex((arg) => arg === '-g' || arg === '--governor');
+    if (args.includes('frequency-set') && at >= 0 && args[at + 1]) return this.governor(args[at + 1]!, command);
+    this.warn(command, 'not imported: boot-vm sets only the governor (host.governor)');
+  }
+
+  private readSystemctl(args: string[], command: HostCommand): void {
+    const rest = args.filter((arg) => !arg.startsWith('-'));
+    const [verb, ...units] = rest;
+    if (verb === 'stop' && units.length > 0) {
+      for (const unit of units) {
+        if (!/^[A-Za-z0-9:_.@\\-]+$/.test(unit)) return this.warn(command, `not imported: ${unit} is not a unit name`);
+        const name = unit.replace(/\.service$/, '');
+        if (!this.stopServices.includes(name)) this.stopServices.push(name);
+      }
+      this.source('host.stopServices', command);
+      return;
+    }
+    if (verb === 'start' || verb === 'restart') return this.note(command, 'boot-vm starts the units it stopped (host.stopServices) when the VM stops');
+    if (verb === 'set-property' && rest.some((arg) => arg.startsWith('AllowedCPUs='))) {
+      this.set('shield', 'systemd', command);
+      return this.warn(command, "the CPU list is not imported: with host.shield boot-vm keeps host tasks off the vCPUs' CPUs");
+    }
+    this.warn(command, 'not imported: boot-vm stops units only for the VM (host.stopServices)');
+  }
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function stripSudo(words: string[]): string[] {
+  if (!['sudo', 'doas'].includes(basename(words[0] ?? ''))) return words;
+  let i = 1;
+  while (i < words.length && words[i]!.startsWith('-')) {
+    if (words[i] === '--') return words.slice(i + 1);
+    i += /^-[A-Za-z]*[ugCDhprtTUR]$/.test(words[i]!) ? 2 : 1;
+  }
+  return words.slice(i);
+}
+
+/** What `echo [-n] [-e] words…` prints, without the newline. */
+function echoed(args: string[]): string {
+  let i = 0;
+  let escapes = false;
+  while (/^-[neE]+$/.test(args[i] ?? '')) escapes ||= args[i++]!.includes('e');
+  const text = args.slice(i).join(' ');
+  return escapes ? text.replace(/\\n/g, '\n').replace(/\\t/g, '\t').trim() : text;
+}
+
+/** What `printf FORMAT [args…]` prints for the simple forms scripts use (`%s\n` or a plain string). */
+function printed(args: string[]): string {
+  const [format = '', ...rest] = args;
+  let i = 0;
+  return format.replace(/%[sd]|\\n/g, (spec) => (spec === '\\n' ? '' : (rest[i++] ?? ''))).trim();
+}
+
+/** A cpumask as sysfs takes it, `3`, `0x3` or `ff,00000000` → CPUs, sorted. */
+function parseMask(text: string): number[] | undefined {
+  const hex = text.trim().replace(/^0x/i, '').replaceAll(',', '');
+  if (!/^[0-9a-fA-F]+$/.test(hex)) return undefined;
+  const cpus: number[] = [];
+  let bits = BigInt(`0x${hex}`);
+  for (let cpu = 0; bits > 0n; cpu++, bits >>= 1n) if (bits & 1n) cpus.push(cpu);
+  return cpus;
 }
