@@ -63,10 +63,10 @@ class HostImporter {
     if (this.stopServices.length > 0) this.host.stopServices = this.stopServices;
     const comments: Record<string, string> = {};
     for (const [key, commands] of this.sources) {
-      const lines = commands.map((command) => command.line);
+      const lines = [...new Set(commands.map((command) => command.line))];
       comments[key] = `${lines.length > 1 ? 'lines' : 'line'} ${lines.join(', ')}: ${[...new Set(commands.map((command) => command.text))].join('; ')}`;
     }
-    return { host: this.host, memory: this.memory, comments, warnings: this.warnings, notes: this.notes };
+    return { host: this.host, memory: this.memory, comments, warnings: once(this.warnings), notes: once(this.notes) };
   }
 
   private set(key: string, value: unknown, command: HostCommand): void {
@@ -168,7 +168,7 @@ class HostImporter {
       const cpus = parseCpuList(value);
       if (!cpus) return this.warn(command, `not imported: cannot read the CPU list ${value}`);
       this.set('writebackCpus', cpus, command);
-    } else if (/^\/sys\/class\/vtconsole\/vtcon\d+\/bind$/.test(path) || /^\/sys\/bus\/platform\/drivers\/[a-z-]*framebuffer\/unbind$/.test(path)) {
+    } else if (/^\/sys\/class\/vtconsole\/vtcon(\d+|\*)\/bind$/.test(path) || /^\/sys\/bus\/platform\/drivers\/[a-z-]*framebuffer\/unbind$/.test(path)) {
       if (path.endsWith('/bind') && value !== '0') return this.note(command, 'boot-vm binds the consoles back when the VM stops');
       this.set('unbindConsoles', true, command);
     } else if (/^\/sys\/bus\/platform\/drivers\/[a-z-]*framebuffer\/bind$/.test(path)) {
@@ -293,6 +293,15 @@ class HostImporter {
     }
     this.warn(command, 'not imported: boot-vm stops units only for the VM (host.stopServices)');
   }
+}
+
+/** Each note once: a loop body reads the same line once per value. */
+function once(notes: ImportNote[]): ImportNote[] {
+  const seen = new Set<string>();
+  return notes.filter((note) => {
+    const key = `${note.line}\0${note.message}`;
+    return !seen.has(key) && Boolean(seen.add(key));
+  });
 }
 
 function basename(path: string): string {

@@ -64,13 +64,7 @@ export function parseScript(text: string, file: string): ParsedScript {
     run.warnings.push({ line: other.binary.line, message: `this QEMU command is not imported: a later one (line ${last.binary.line}) is, the last one the script starts` });
   }
   const host = importHostSteps(run.hostCommands);
-  const byLine = (a: ImportNote, b: ImportNote) => (a.line ?? 0) - (b.line ?? 0);
-  return {
-    command: last,
-    host,
-    warnings: [...run.warnings, ...host.warnings].sort(byLine),
-    notes: [...run.notes, ...host.notes].sort(byLine),
-  };
+  return { command: last, host, warnings: byLine([...run.warnings, ...host.warnings]), notes: byLine([...run.notes, ...host.notes]) };
 }
 
 /**
@@ -81,9 +75,19 @@ export function parseScript(text: string, file: string): ParsedScript {
 export function parseHostScript(text: string, file: string): HostImport {
   const run = interpret(text, file, false);
   const host = importHostSteps(run.hostCommands);
-  const byLine = (a: ImportNote, b: ImportNote) => (a.line ?? 0) - (b.line ?? 0);
   const qemu = run.qemu.map((command): ImportNote => ({ line: command.binary.line, message: 'a QEMU command in a host script is not imported: import it as the VM\'s script' }));
-  return { ...host, warnings: [...run.warnings, ...qemu, ...host.warnings].sort(byLine), notes: [...run.notes, ...host.notes].sort(byLine) };
+  return { ...host, warnings: byLine([...run.warnings, ...qemu, ...host.warnings]), notes: byLine([...run.notes, ...host.notes]) };
+}
+
+/** Sorted by line (stable), each once: a loop body reads the same line once per value. */
+function byLine(notes: ImportNote[]): ImportNote[] {
+  const seen = new Set<string>();
+  return notes
+    .filter((note) => {
+      const key = `${note.line}\0${note.message}`;
+      return !seen.has(key) && Boolean(seen.add(key));
+    })
+    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
 }
 
 interface Run {
@@ -101,30 +105,62 @@ function interpret(text: string, file: string, hashPrompts: boolean): Run {
   return interpreter;
 }
 
-/** Splits commands into pipelines: `a | b; c` → [[a, b], [c]]. */
-function pipelines(commands: SimpleCommand[]): SimpleCommand[][] {
-  const groups: SimpleCommand[][] = [];
-  let current: SimpleCommand[] = [];
-  for (const command of commands) {
-    current.push(command);
-    if (command.terminator !== '|' && command.terminator !== '|&') {
-      groups.push(current);
-      current = [];
-    }
+/** A command's first word after `then`, `do`, `else`, `{`, `!`: `for`, `while`, `done`… */
+function leadingKeyword(command: SimpleCommand): string | undefined {
+  for (const word of command.words) {
+    const text = plainText(word);
+    if (text === undefined || !OPENING_KEYWORDS.has(text)) return text;
   }
-  if (current.length > 0) groups.push(current);
-  return groups;
+  return undefined;
+}
+
+/**
+ * `name() {` or `function name [()] {` at commands[start]: its name, where its body starts, and the
+ * index of the closing `}` (the body runs up to it, the `}` itself skipped as a closing keyword).
+ */
+function functionDefinition(commands: SimpleCommand[], start: number): { name: string; bodyStart: number; end: number } | undefined {
+  const head = commands[start]!;
+  const words = head.words.map(plainText);
+  let name: string | undefined;
+  let braceInHead = false;
+  if (words[0] === 'function' && words[1] !== undefined) {
+    name = words[1];
+    braceInHead = words[2] === '{';
+  } else if (words.length === 1 && head.terminator === '(') name = words[0];
+  if (name === undefined || !/^[A-Za-z_][A-Za-z0-9_:.-]*$/.test(name)) return undefined;
+  const bodyStart = braceInHead ? start + 1 : start + 1;
+  if (!braceInHead && commands[bodyStart] && plainText(commands[bodyStart]!.words[0] ?? { parts: [], line: 0, start: 0, end: 0 }) !== '{') return undefined;
+  let depth = braceInHead ? 1 : 0;
+  for (let i = bodyStart; i < commands.length; i++) {
+    const first = commands[i]!.words[0];
+    const text = first ? plainText(first) : undefined;
+    if (text === '{') depth++;
+    else if (text === '}' && --depth === 0) return { name, bodyStart, end: i };
+  }
+  return undefined;
+}
+
+/** Index of the `done` closing the loop that commands[start] opens (commands.length when missing). */
+function matchingDone(commands: SimpleCommand[], start: number): number {
+  let depth = 1;
+  for (let i = start + 1; i < commands.length; i++) {
+    const keyword = leadingKeyword(commands[i]!);
+    if (keyword === 'for' || keyword === 'while' || keyword === 'until' || keyword === 'select') depth++;
+    else if (keyword === 'done' && --depth === 0) return i;
+  }
+  return commands.length;
 }
 
 const OPENING_KEYWORDS = new Set(['then', 'do', 'else', '{', '!']);
 const CONDITION_KEYWORDS = new Set(['if', 'elif', 'while', 'until']);
 const CLOSING_KEYWORDS = new Set(['fi', 'done', 'esac', '}']);
-const UNFOLLOWED_KEYWORDS = new Set(['for', 'case', 'select', 'function']);
+const UNFOLLOWED_KEYWORDS = new Set(['case', 'select', 'function']);
 const DECLARATIONS = new Set(['export', 'declare', 'typeset', 'local', 'readonly']);
 // Not a VM start: asking QEMU about itself.
 const QUERY_ARGS = /^(--?version|--?help|-h|help|\?)$/;
-// Commands that merely mention a QEMU binary: never its wrappers.
-const MENTIONS = new Set(['echo', 'printf', 'which', 'type', 'command', 'whereis', 'ls', 'file', 'ldd', 'man', 'grep', 'pgrep', 'pkill', 'kill', 'killall', 'apt', 'apt-get', 'dnf', 'yum', 'pacman', 'zypper', 'emerge', 'strace', 'gdb']);
+// Wrappers boot-vm has no setting for: dropped with a warning. Any other command that merely names a
+// QEMU binary (`ls -l /usr/bin/qemu-kvm`, `apt install …`) is not QEMU's.
+const FOREIGN_WRAPPERS = new Set(['systemd-run', 'cgexec', 'runuser', 'schedtool', 'stdbuf', 'unbuffer', 'firejail', 'setpriv', 'capsh', 'sg', 'flock', 'timeout', 'systemd-inhibit', 'cpulimit', 'strace', 'valgrind', 'gdb']);
 
 class Interpreter implements Run {
   readonly vars = new Map<string, Word[]>();
@@ -133,6 +169,8 @@ class Interpreter implements Run {
   readonly warnings: ImportNote[] = [];
   readonly notes: ImportNote[] = [];
   private readonly warnedVars = new Set<string>();
+  private readonly functions = new Map<string, SimpleCommand[]>();
+  private callDepth = 0;
 
   constructor(
     private readonly file: string,
@@ -141,7 +179,66 @@ class Interpreter implements Run {
 
   /** `lineOffset`: added to lines of commands read from a `sh -c '…'` string (which starts on that line, 1-based, minus one). */
   runCommands(commands: SimpleCommand[], lineOffset: number, text?: string): void {
-    for (const pipeline of pipelines(commands)) this.runPipeline(pipeline, lineOffset, text);
+    let pipeline: SimpleCommand[] = [];
+    for (let i = 0; i < commands.length; i++) {
+      const command = commands[i]!;
+      const definition = pipeline.length === 0 ? functionDefinition(commands, i) : undefined;
+      if (definition) {
+        this.functions.set(definition.name, commands.slice(definition.bodyStart, definition.end));
+        i = definition.end;
+        continue;
+      }
+      if (pipeline.length === 0 && leadingKeyword(command) === 'for') {
+        const end = matchingDone(commands, i);
+        this.runFor(command, commands.slice(i + 1, end), lineOffset, text);
+        i = end;
+        continue;
+      }
+      pipeline.push(command);
+      if (command.terminator !== '|' && command.terminator !== '|&') {
+        this.runPipeline(pipeline, lineOffset, text);
+        pipeline = [];
+      }
+    }
+    if (pipeline.length > 0) this.runPipeline(pipeline, lineOffset, text);
+  }
+
+  /** Reads a function's body where it is called, with $1… $@ $# set to its arguments. */
+  private call(body: SimpleCommand[], args: Word[], lineOffset: number, line: number): void {
+    if (this.callDepth >= 8) {
+      this.warnings.push({ line, message: 'functions call each other more than 8 deep: this call is not followed' });
+      return;
+    }
+    const positional = ['@', '#', ...Array.from({ length: 9 }, (_, i) => String(i + 1))];
+    const saved = positional.map((name) => this.vars.get(name));
+    positional.forEach((name) => this.vars.delete(name));
+    args.forEach((arg, i) => this.vars.set(String(i + 1), [arg]));
+    this.vars.set('@', args);
+    this.vars.set('#', [{ text: String(args.length), line }]);
+    this.callDepth++;
+    try {
+      this.runCommands(body, lineOffset);
+    } finally {
+      this.callDepth--;
+      positional.forEach((name, i) => (saved[i] ? this.vars.set(name, saved[i]!) : this.vars.delete(name)));
+    }
+  }
+
+  /** `for VAR in WORDS…; do BODY; done`: the body read once per word (globs are not expanded: a word with `*` is one value). */
+  private runFor(head: SimpleCommand, body: SimpleCommand[], lineOffset: number, outerText: string | undefined): void {
+    const words = head.words.slice(head.words.findIndex((word) => plainText(word) === 'for'));
+    const name = words[1] ? plainText(words[1]) : undefined;
+    const line = head.line + lineOffset;
+    if (name === undefined || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || words[2] === undefined || plainText(words[2]) !== 'in') {
+      this.warnings.push({ line, message: `${this.sourceText(head.start, head.end)}: only \`for NAME in WORDS\` loops are followed; the commands in this one are read once, with its variable unset` });
+      this.runCommands(body, lineOffset, outerText);
+      return;
+    }
+    const values = words.slice(3).flatMap((word) => this.expand(word, lineOffset, true));
+    for (const value of values) {
+      this.vars.set(name, [value]);
+      this.runCommands(body, lineOffset, outerText);
+    }
   }
 
   private runPipeline(pipeline: SimpleCommand[], lineOffset: number, outerText: string | undefined): void {
@@ -152,7 +249,7 @@ class Interpreter implements Run {
     for (const command of pipeline) {
       if (command.heredocs.length > 0) this.warnings.push({ line: command.line + lineOffset, message: 'a heredoc is not read: its text is skipped' });
       if (command.terminator === '(') {
-        this.warnings.push({ line: command.line + lineOffset, message: `${text}: a function or subshell is not followed; the commands in it are read as if they ran once, here` });
+        this.warnings.push({ line: command.line + lineOffset, message: `${text}: a subshell is not followed: the commands in it are read as if they ran once, where they are written` });
         continue;
       }
       let words = command.words;
@@ -163,6 +260,11 @@ class Interpreter implements Run {
         keyword = words[0] ? plainText(words[0]) : undefined;
       }
       if (keyword !== undefined && CLOSING_KEYWORDS.has(keyword) && words.length === 1) continue;
+      const body = keyword !== undefined ? this.functions.get(keyword) : undefined;
+      if (body) {
+        this.call(body, words.slice(1).flatMap((word) => this.expand(word, lineOffset, true)), lineOffset, command.line + lineOffset);
+        continue;
+      }
       if (keyword !== undefined && UNFOLLOWED_KEYWORDS.has(keyword)) {
         this.warnings.push({ line: command.line + lineOffset, message: `${text}: a ${keyword} is not followed; the commands in it are read once, with its variable unset` });
         continue;
@@ -179,17 +281,16 @@ class Interpreter implements Run {
       expanded.push({ words: words.flatMap((word) => this.expand(word, lineOffset, true)), command, env });
     }
     if (expanded.length === 0) return;
-    const qemuAt = expanded.findIndex(({ words }) => words.some((word) => QEMU_WORD.test(word.text)) && !MENTIONS.has(basename(words[0]!.text)));
+    const qemuAt = expanded.findIndex(({ words }) => words.some((word) => QEMU_WORD.test(word.text)));
     if (qemuAt >= 0) {
-      const { words, command, env } = expanded[qemuAt]!;
-      const found = this.readQemuCommand(words, env ?? [], line);
+      const { words, env } = expanded[qemuAt]!;
+      const found = this.readQemuCommand(words, env ?? []);
       if (found) {
         this.noteQemuPlumbing(expanded.map((entry) => entry.command), qemuAt, lineOffset);
         this.qemu.push(found);
         return;
       }
       if (found === null) return;
-      void command;
     }
     this.hostPipeline(expanded, line, text, lineOffset);
   }
@@ -248,8 +349,8 @@ class Interpreter implements Run {
           if (values === undefined) append(part.source);
           else if (values === 'operand') expandParts(part.operand ?? []);
           else pieces(values, part.quoted, part.index === '@' && part.quoted);
-          // "$EMPTY" still makes a (empty) word.
-          if (part.quoted && current === undefined) append('');
+          // "$EMPTY" still makes an empty word; "${EMPTY[@]}" makes none.
+          if (part.quoted && current === undefined && !(part.index === '@' && Array.isArray(values) && values.length === 0)) append('');
         }
       }
     };
@@ -262,7 +363,9 @@ class Interpreter implements Run {
   private lookup(part: Extract<Part, { kind: 'var' }>, line: number, lineOffset: number): Word[] | 'operand' | undefined {
     const stored = this.vars.get(part.name);
     const all = part.index === '@' || part.index === '*';
-    const values = stored === undefined ? undefined : all ? stored : [stored[Number(part.index ?? 0)]].filter((value): value is Word => value !== undefined);
+    const picked = stored === undefined ? undefined : all ? stored : [stored[Number(part.index ?? 0)]].filter((value): value is Word => value !== undefined);
+    // Array elements keep the lines they are written on; a plain $X is where it is used.
+    const values = part.index === undefined ? picked?.map((value) => ({ text: value.text, line })) : picked;
     const empty = values === undefined || values.every((value) => value.text === '');
     switch (part.op) {
       case ':-':
@@ -301,7 +404,7 @@ class Interpreter implements Run {
    * The QEMU command in `words` after its wrappers; null when the command only asks QEMU about
    * itself (`--version`, `-device help`), undefined when the wrappers hide no QEMU binary.
    */
-  private readQemuCommand(words: Word[], env: NonNullable<ScriptCommand['env']>, line: number): ScriptCommand | null | undefined {
+  private readQemuCommand(words: Word[], env: NonNullable<ScriptCommand['env']>): ScriptCommand | null | undefined {
     const command: Partial<ScriptCommand> = {};
     if (env.length > 0) command.env = [...env];
     let i = 0;
@@ -309,6 +412,7 @@ class Interpreter implements Run {
       const word = words[i]!;
       const next = this.readWrapper(words, i, command);
       if (next === undefined) {
+        if (!FOREIGN_WRAPPERS.has(basename(word.text))) return undefined;
         const end = words.findIndex((w, j) => j > i && QEMU_WORD.test(w.text));
         if (end < 0) return undefined;
         this.warnings.push({ line: word.line, message: `${words.slice(i, end).map((w) => w.text).join(' ')} in front of QEMU is not understood: dropped` });
@@ -320,14 +424,11 @@ class Interpreter implements Run {
     if (i >= words.length) return undefined;
     const binary = words[i]!;
     const args = joinSplitLists(words.slice(i + 1), this.warnings);
-    if (args.length > 0 && args.every((arg, j) => QUERY_ARGS.test(arg.text) || (j > 0 && args[j - 1]!.text.startsWith('-')))) {
-      if (args.some((arg) => QUERY_ARGS.test(arg.text))) {
-        this.notes.push({ line: binary.line, message: `${binary.text} ${args.map((arg) => arg.text).join(' ')} only asks QEMU about itself: not the VM's command` });
-        return null;
-      }
+    if (args.length <= 2 && args.some((arg) => QUERY_ARGS.test(arg.text))) {
+      this.notes.push({ line: binary.line, message: `${binary.text} ${args.map((arg) => arg.text).join(' ')} only asks QEMU about itself: not the VM's command` });
+      return null;
     }
     for (const { name, value, line: at } of command.env ?? []) this.warnings.push({ line: at, message: `QEMU's environment ${name}=${value} is not part of a profile: dropped` });
-    void line;
     return { ...command, binary, args } as ScriptCommand;
   }
 
@@ -507,6 +608,10 @@ class Interpreter implements Run {
       const files = tee.slice(1).filter((arg) => !arg.startsWith('-'));
       for (const path of files) this.hostCommands.push({ words: first, redirect: { path, append }, line, text });
       if (files.length > 0) return;
+    }
+    if (first[0]?.startsWith('-')) {
+      this.warnings.push({ line, message: `${text}: not imported: it starts with an option, so the line before it probably ended the QEMU command early (a comment line or a missing backslash)` });
+      return;
     }
     if (expanded.length > 1) {
       this.hostCommands.push({ words: first, line, text });

@@ -488,10 +488,15 @@ export interface ReadOptions {
 export function readShell(text: string, file: string, options: ReadOptions = {}): ShellText {
   const notes: ImportNote[] = [];
   const lines = text.replace(/\r\n/g, '\n').split('\n');
+  // After a prompted line, a terminal shows `> ` (PS2) before each continuation line.
+  let prompted = false;
   const blanked = lines.map((line, i) => {
-    const prompt = promptLength(line, options.promptLines?.has(i) ?? false);
+    const continued = prompted && /\\[ \t]*$/.test(lines[i - 1] ?? '');
+    const prompt = continued ? (/^\s*> /.exec(line)?.[0].length ?? 0) : promptLength(line, options.promptLines?.has(i) ?? false);
+    if (!continued) prompted = prompt > 0;
     if (prompt === 0) return line;
-    notes.push({ line: i + 1, message: `the prompt ${JSON.stringify(line.slice(0, prompt).trim())} before the command is dropped` });
+    const what = continued ? 'continuation prompt' : 'prompt';
+    notes.push({ line: i + 1, message: `the ${what} ${JSON.stringify(line.slice(0, prompt).trim())} before the command is dropped` });
     return ' '.repeat(prompt) + line.slice(prompt);
   });
   const source = blanked.join('\n');
