@@ -348,9 +348,9 @@ class Interpreter implements Run {
           const values = this.lookup(part, line, lineOffset);
           if (values === undefined) append(part.source);
           else if (values === 'operand') expandParts(part.operand ?? []);
-          else pieces(values, part.quoted, part.index === '@' && part.quoted);
-          // "$EMPTY" still makes an empty word; "${EMPTY[@]}" makes none.
-          if (part.quoted && current === undefined && !(part.index === '@' && Array.isArray(values) && values.length === 0)) append('');
+          else pieces(values, part.quoted, (part.index === '@' || part.name === '@') && part.quoted);
+          // "$EMPTY" still makes an empty word; "${EMPTY[@]}" and "$@" without arguments make none.
+          if (part.quoted && current === undefined && !((part.index === '@' || part.name === '@') && Array.isArray(values) && values.length === 0)) append('');
         }
       }
     };
@@ -362,10 +362,10 @@ class Interpreter implements Run {
   /** A variable's values; 'operand' when `${X:-word}` takes its word; undefined (and a warning) when unset. */
   private lookup(part: Extract<Part, { kind: 'var' }>, line: number, lineOffset: number): Word[] | 'operand' | undefined {
     const stored = this.vars.get(part.name);
-    const all = part.index === '@' || part.index === '*';
+    const all = part.index === '@' || part.index === '*' || part.name === '@' || part.name === '*';
     const picked = stored === undefined ? undefined : all ? stored : [stored[Number(part.index ?? 0)]].filter((value): value is Word => value !== undefined);
     // Array elements keep the lines they are written on; a plain $X is where it is used.
-    const values = part.index === undefined ? picked?.map((value) => ({ text: value.text, line })) : picked;
+    const values = part.index === undefined && !all ? picked?.map((value) => ({ text: value.text, line })) : picked;
     const empty = values === undefined || values.every((value) => value.text === '');
     switch (part.op) {
       case ':-':

@@ -267,13 +267,15 @@ class Lexer {
     const { src } = this;
     const opened = this.pos;
     this.pos++;
-    // An empty "" still makes a word.
-    text('', true);
+    const size = () => `${parts.length} ${(parts[parts.length - 1] as { text?: string } | undefined)?.text?.length}`;
+    const before = size();
     for (;;) {
       if (this.pos >= src.length) this.fail(opened, 'unterminated " quote');
       const c = src[this.pos]!;
       if (c === '"') {
         this.pos++;
+        // An empty "" still makes a word.
+        if (size() === before) text('', true);
         return;
       }
       if (c === '\\' && '$`"\\\n'.includes(src[this.pos + 1] ?? '')) {
@@ -441,7 +443,7 @@ function toCommands(tokens: Token[], file: string): SimpleCommand[] {
       continue;
     }
     const command = open(token.type === 'word' ? token.word.line : token.line, token.type === 'word' ? token.word.start : token.start);
-    const declaring = command.words.length === 1 && DECLARATION.has(plainText(command.words[0]!) ?? '');
+    const declaring = command.words.length > 0 && DECLARATION.has(plainText(command.words[0]!) ?? '');
     if (token.type === 'array') {
       if (command.words.length > 0 && !declaring) throw new InputError([{ file, line: token.line, message: `an array assignment ${token.name}=( … ) cannot be an argument` }]);
       command.assignments.push({ name: token.name, append: token.append, elements: token.elements, line: token.line });
