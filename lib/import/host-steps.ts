@@ -227,12 +227,9 @@ class HostImporter {
       const assignment = /^([^=\s]+)\s*=\s*(.*)$/.exec(arg);
       if (assignment) {
         const key = assignment[1]!.replaceAll('/', '.');
-        if (!SYSCTL_KEY.test(key)) {
-          this.warn(command, `not imported: ${key} is not a sysctl key like vm.stat_interval`);
-          continue;
-        }
-        this.setSysctl(key, assignment[2]!, command);
         wrote = true;
+        if (SYSCTL_KEY.test(key)) this.setSysctl(key, assignment[2]!, command);
+        else this.warn(command, `not imported: ${key} is not a sysctl key like vm.stat_interval`);
       } else if (arg === '-p' || arg === '--load' || arg === '--system' || arg.startsWith('--load=')) {
         return this.warn(command, 'not imported: it loads sysctl settings from files; put the ones the VM needs under host.sysctl');
       }
