@@ -96,6 +96,7 @@ class HostImporter {
     const words = stripSudo(command.words);
     const name = basename(words[0] ?? '');
     const args = words.slice(1);
+    if (name === 'exec' && args.length === 0) return this.note(command, "it redirects the script's own output");
     if (command.redirect && (name === 'echo' || name === 'printf')) {
       const value = name === 'echo' ? echoed(args) : printed(args);
       if (command.redirect.append && !command.redirect.path.startsWith('/sys/') && !command.redirect.path.startsWith('/proc/')) this.warn(command, `appending to ${command.redirect.path} is not imported`);
@@ -187,7 +188,7 @@ class HostImporter {
       this.warn(command, 'not imported: boot-vm does not remove PCI devices (host.rescan rescans the bus)');
     } else if (/^\/sys\/devices\/system\/cpu\/(cpu(\d+|\*)\/cpufreq|cpufreq\/policy(\d+|\*))\/scaling_governor$/.test(path)) {
       this.governor(value, command);
-    } else if (/^\/proc\/irq\/(\d+|\*|default)\/smp_affinity(_list)?$/.test(path) || path === '/proc/irq/default_smp_affinity') {
+    } else if (/^\/proc\/irq\/[^/]+\/smp_affinity(_list)?$/.test(path) || path === '/proc/irq/default_smp_affinity') {
       this.set('irqAffinity', true, command);
       this.warn(command, "the IRQ masks themselves are not imported: with host.irqAffinity boot-vm sends the passed devices' IRQs to the guest's CPUs and the others off them");
     } else if (path.startsWith('/sys/') || path.startsWith('/proc/sys/')) {

@@ -255,7 +255,8 @@ class Interpreter implements Run {
       let words = command.words;
       let keyword = words[0] ? plainText(words[0]) : undefined;
       while (keyword !== undefined && (OPENING_KEYWORDS.has(keyword) || CONDITION_KEYWORDS.has(keyword))) {
-        if (CONDITION_KEYWORDS.has(keyword)) this.warnings.push({ line: command.line + lineOffset, message: `${keyword}: conditions are not evaluated; every branch is read as if it ran` });
+        if (keyword === 'if' || keyword === 'elif') this.warnings.push({ line: command.line + lineOffset, message: `${keyword}: conditions are not evaluated; every branch is read as if it ran` });
+        else if (CONDITION_KEYWORDS.has(keyword)) this.warnings.push({ line: command.line + lineOffset, message: `${keyword}: the loop's condition is not evaluated; its body is read once` });
         words = words.slice(1);
         keyword = words[0] ? plainText(words[0]) : undefined;
       }

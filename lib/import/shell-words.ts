@@ -128,6 +128,11 @@ class Lexer {
       else if (c === '\n') {
         this.op('newline', 1);
         this.readHeredocBodies();
+      } else if (/^[<>]\(/.test(src.slice(this.pos, this.pos + 2))) {
+        // Process substitution, `>(tee log)`: a word that names a pipe; kept as written.
+        const start = this.pos;
+        this.pos = this.matchParen(this.pos + 1);
+        this.tokens.push({ type: 'word', word: { parts: [{ kind: 'subst', source: src.slice(start, this.pos), quoted: false }], line: this.lineAt(start), start, end: this.pos } });
       } else if (this.readOperator()) continue;
       else this.readWordOrArray();
     }
@@ -354,7 +359,7 @@ class Lexer {
       } else if (c === '(') depth++;
       else if (c === ')' && --depth === 0) return i + 1;
     }
-    return this.fail(open - 1, 'unterminated $( command substitution');
+    return this.fail(open - 1, `unterminated ${this.src.slice(open - 1, open + 1)} substitution`);
   }
 
   private readBraced(quoted: boolean): Part {

@@ -705,9 +705,54 @@ t.test('errors name the file and line', async (t) => {
   t.strictSame(error("A=1\nqemu-system-x86_64 -name 'vm\n-m 1G\n"), ["x.sh:2: unterminated ' quote"]);
   t.strictSame(error('qemu-system-x86_64 \\\n  -name "vm\n'), ['x.sh:2: unterminated " quote']);
   t.strictSame(error('cmd=(\n  qemu-system-x86_64\n  -m 1G\n'), ['x.sh:1: the array opened here is not closed with )']);
-  t.strictSame(error('qemu-system-x86_64 -m $(nproc\n'), ['x.sh:1: unterminated $( command substitution']);
+  t.strictSame(error('qemu-system-x86_64 -m $(nproc\n'), ['x.sh:1: unterminated $( substitution']);
   t.strictSame(error('qemu-system-x86_64 -m ${MEM\n'), ['x.sh:1: unterminated ${ variable reference']);
   t.strictSame(error('\n\ntaskset -c 2-x qemu-system-x86_64\n'), ['x.sh:3: taskset: cannot read the CPU list 2-x, expected one like 2-5,8']);
   t.strictSame(error('chrt -f qemu-system-x86_64\n'), ['x.sh:1: chrt needs a priority, then the command; got qemu-system-x86_64']);
   t.strictSame(error('qemu-system-x86_64 -m 1G >\n'), ['x.sh:1: > needs a file name after it']);
+});
+
+t.test("the roobre post's IRQ snippet, verbatim: host.irqAffinity, the masks warned about", async (t) => {
+  const snippet = [
+    '# Map VFIO interrupts to pinned cores',
+    "grep -e vfio /proc/interrupts | cut -d: -f1 | tr -d ' ' | while read int; do",
+    '\techo 2-7,10-15 > /proc/irq/$int/smp_affinity_list',
+    'done',
+    '',
+    '# Map other interrupts to host cores',
+    "grep -e edge /proc/interrupts | cut -d: -f1 | tr -d ' ' | while read int; do",
+    '\techo 0-1,8-9 > /proc/irq/$int/smp_affinity_list',
+    'done',
+    '',
+  ].join('\n');
+  const host = parseHostScript(snippet, 'roobre.sh');
+  t.strictSame(host.host, { irqAffinity: true });
+  t.strictSame(host.comments, { 'host.irqAffinity': 'lines 3, 8: echo 2-7,10-15 > /proc/irq/$int/smp_affinity_list; echo 0-1,8-9 > /proc/irq/$int/smp_affinity_list' });
+  const masks = "the IRQ masks themselves are not imported: with host.irqAffinity boot-vm sends the passed devices' IRQs to the guest's CPUs and the others off them";
+  t.strictSame(host.warnings.map((note) => `${note.line}: ${note.message}`), [
+    "2: while: the loop's condition is not evaluated; its body is read once",
+    '3: $int is not set in the script: $int is kept as written',
+    `3: echo 2-7,10-15 > /proc/irq/$int/smp_affinity_list: ${masks}`,
+    "7: while: the loop's condition is not evaluated; its body is read once",
+    `8: echo 0-1,8-9 > /proc/irq/$int/smp_affinity_list: ${masks}`,
+  ]);
+  t.strictSame(host.notes.map((note) => `${note.line}: ${note.message}`), [
+    "2: grep -e vfio /proc/interrupts | cut -d: -f1 | tr -d ' ' | while read int: changes nothing on the host",
+    "7: grep -e edge /proc/interrupts | cut -d: -f1 | tr -d ' ' | while read int: changes nothing on the host",
+  ]);
+});
+
+t.test('script idioms around the command: a root check, logging, a trap', async (t) => {
+  t.strictSame(parse('#!/bin/bash\n[[ $EUID -ne 0 ]] && { echo "run me as root"; exit 1; }\nexec > >(tee -a /var/log/vm.log) 2>&1\ntrap \'echo stopped\' EXIT\nqemu-system-x86_64 -m 1G\n'), {
+    binary: '5: qemu-system-x86_64',
+    args: ['5: -m 1G'],
+    warnings: ['2: $EUID is not set in the script: $EUID is kept as written', '3: >(tee -a /var/log/vm.log) is not run: kept as written'],
+    notes: [
+      '2: [[ $EUID -ne 0 ]]: changes nothing on the host',
+      '2: { echo "run me as root": changes nothing on the host',
+      '2: exit 1: changes nothing on the host',
+      "3: exec > >(tee -a /var/log/vm.log) 2>&1: it redirects the script's own output",
+      "4: trap 'echo stopped' EXIT: changes nothing on the host",
+    ],
+  });
 });
