@@ -128,8 +128,9 @@ function functionDefinition(commands: SimpleCommand[], start: number): { name: s
     braceInHead = words[2] === '{';
   } else if (words.length === 1 && head.terminator === '(') name = words[0];
   if (name === undefined || !/^[A-Za-z_][A-Za-z0-9_:.-]*$/.test(name)) return undefined;
-  const bodyStart = braceInHead ? start + 1 : start + 1;
-  if (!braceInHead && commands[bodyStart] && plainText(commands[bodyStart]!.words[0] ?? { parts: [], line: 0, start: 0, end: 0 }) !== '{') return undefined;
+  const bodyStart = start + 1;
+  const opening = commands[bodyStart]?.words[0];
+  if (!braceInHead && (opening === undefined || plainText(opening) !== '{')) return undefined;
   let depth = braceInHead ? 1 : 0;
   for (let i = bodyStart; i < commands.length; i++) {
     const first = commands[i]!.words[0];

@@ -147,7 +147,7 @@ class Lexer {
   private readOperator(): boolean {
     const rest = this.src.slice(this.pos, this.pos + 3);
     for (const op of ['&&', '||', '|&', ';', '&', '|', '(', ')'] as const) {
-      if (op === '&' && (rest.startsWith('&>'))) continue;
+      if (op === '&' && rest.startsWith('&>')) continue;
       if (rest.startsWith(op)) {
         this.op(op, op.length);
         return true;
