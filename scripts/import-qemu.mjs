@@ -14,7 +14,7 @@ await runCli('import-qemu', () => {
   for (const name of OPTIONS.string) {
     if (args[name] === '' || Array.isArray(args[name])) throw new UsageError(`--${name} takes one value`);
   }
-  const { stdout, stderr } = importQemu({ script: String(args._[0]), name: args.name, out: args.out, force: args.force }, () => readFileSync(0, 'utf8'));
+  const { stdout, stderr } = importQemu({ script: String(args._[0]), name: args.name, out: args.out, force: args.force }, process.cwd(), () => readFileSync(0, 'utf8'));
   for (const line of stderr) process.stderr.write(`${line}\n`);
   return stdout;
 });

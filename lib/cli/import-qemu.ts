@@ -1,7 +1,7 @@
 /** `import-qemu <script | ->`: an existing QEMU script or pasted command line → a commented profile. */
 import { linkSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { describeError } from '../apply/host-io.js';
 import { InputError, ProfileError, UsageError } from '../errors.js';
 import type { ImportNote } from '../import/host-steps.js';
@@ -90,13 +90,14 @@ function writeAtomically(out: string, text: string, force: boolean): void {
   }
 }
 
-export function importQemu(options: ImportQemuOptions, readStdin: () => string): ImportQemuOutput {
+/** `cwd` resolves the script's and --out's paths; messages show them as given. */
+export function importQemu(options: ImportQemuOptions, cwd: string, readStdin: () => string): ImportQemuOutput {
   if (options.name !== undefined && !VM_NAME.test(options.name)) throw new UsageError(`--name: expected letters, digits, dots, dashes or underscores, got "${options.name}"`);
   if (options.force && options.out === undefined) throw new UsageError('--force goes with --out');
   const shown = options.script === '-' ? '-' : options.script;
   let text: string;
   try {
-    text = options.script === '-' ? readStdin() : readFileSync(options.script, 'utf8');
+    text = options.script === '-' ? readStdin() : readFileSync(resolve(cwd, options.script), 'utf8');
   } catch (error) {
     throw new InputError([{ file: shown, message: `cannot read the script: ${describeError(error)}` }]);
   }
@@ -128,6 +129,6 @@ export function importQemu(options: ImportQemuOptions, readStdin: () => string):
     ...[...parsed.notes, ...draft.notes].sort(byLine).map((note) => `${where(note)}note: ${note.message}`),
   ];
   if (options.out === undefined) return { stdout: yaml, stderr };
-  writeAtomically(options.out, yaml, options.force);
+  writeAtomically(resolve(cwd, options.out), yaml, options.force);
   return { stdout: '', stderr: [...stderr, `wrote ${options.out}`] };
 }

@@ -439,6 +439,9 @@ function importFirmware(draft: Draft, options: ParsedOption[], used: Set<ParsedO
     draft.set(['firmware', 'type'], 'ovmf', sourceOf(code), undefined, `${describeSource(at(code, '-drive if=pflash'))}: UEFI`);
     draft.set(['firmware', 'code'], code.props.get('file'), at(code, `file=${code.props.get('file')}`));
     draft.set(['firmware', 'vars'], vars.props.get('file'), at(vars, `file=${vars.props.get('file')}`), undefined, `${describeSource(at(vars, `file=${vars.props.get('file')}`))}: this VM's variable store, used as it is`);
+    // boot-vm needs the template a store is made from when the file is missing; OVMF ships them in pairs named alike.
+    const template = code.props.get('file')!.replace(/CODE/g, 'VARS').replace(/code/g, 'vars');
+    if (template !== code.props.get('file')) draft.set(['firmware', 'varsTemplate'], template, at(code, `file=${code.props.get('file')}`), undefined, `the template named like the code file (line ${code.line}), for when the variable store is missing: check it`);
     pflash.forEach((option) => used.add(option));
     for (const option of pflash) {
       const left = option.order.filter((key) => !['if', 'format', 'unit', 'readonly', 'file'].includes(key) && !(key === 'format' && option.props.get(key) === 'raw'));

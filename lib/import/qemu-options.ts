@@ -179,6 +179,7 @@ export function importQemuOptions(command: ScriptCommand): ImportedOptions {
     draft.set(['machine', 'type'], 'q35', { text: '(no -machine)', line: command.binary.line }, undefined, "no -machine in the script: QEMU's default is the i440FX pc machine; boot-vm plans Q35 only");
     draft.warn(command.binary.line, "no -machine: QEMU's default is the i440FX pc machine, and boot-vm plans Q35 only (its PCIe root ports are what passthrough needs); the guest sees a different chipset");
   }
+  if (!has('-cpu')) draft.set(['cpu', 'model'], 'qemu64', { text: '(no -cpu)', line: command.binary.line }, undefined, "no -cpu in the script: QEMU's default model (boot-vm's own default is host)");
   if (!accelSeen) draft.warn(command.binary.line, 'no -enable-kvm or accel=kvm: QEMU would run this under TCG; the profile uses KVM (machine.accel: tcg to keep TCG)');
   importDevices(draft, rest, { nodefaults: has('-nodefaults') });
   importPinning(draft, command);
