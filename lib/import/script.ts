@@ -155,7 +155,7 @@ function matchingDone(commands: SimpleCommand[], start: number): number {
 const OPENING_KEYWORDS = new Set(['then', 'do', 'else', '{', '!']);
 const CONDITION_KEYWORDS = new Set(['if', 'elif', 'while', 'until']);
 const CLOSING_KEYWORDS = new Set(['fi', 'done', 'esac', '}']);
-const UNFOLLOWED_KEYWORDS = new Set(['case', 'select', 'function']);
+const UNFOLLOWED_KEYWORDS = new Set(['select', 'function']);
 const DECLARATIONS = new Set(['export', 'declare', 'typeset', 'local', 'readonly']);
 // Not a VM start: asking QEMU about itself.
 const QUERY_ARGS = /^(--?version|--?help|-h|help|\?)$/;
@@ -172,6 +172,7 @@ class Interpreter implements Run {
   private readonly warnedVars = new Set<string>();
   private readonly functions = new Map<string, SimpleCommand[]>();
   private callDepth = 0;
+  private caseDepth = 0;
 
   constructor(
     private readonly file: string,
@@ -261,10 +262,18 @@ class Interpreter implements Run {
         words = words.slice(1);
         keyword = words[0] ? plainText(words[0]) : undefined;
       }
+      if (keyword === 'esac') this.caseDepth = Math.max(0, this.caseDepth - 1);
       if (keyword !== undefined && CLOSING_KEYWORDS.has(keyword) && words.length === 1) continue;
+      // `start)` in a case: a pattern, not a command.
+      if (this.caseDepth > 0 && command.terminator === ')' && words.length === 1 && command.assignments.length === 0) continue;
       const body = keyword !== undefined ? this.functions.get(keyword) : undefined;
       if (body) {
         this.call(body, words.slice(1).flatMap((word) => this.expand(word, lineOffset, true)), lineOffset, command.line + lineOffset);
+        continue;
+      }
+      if (keyword === 'case') {
+        this.caseDepth++;
+        this.warnings.push({ line: command.line + lineOffset, message: `${text}: the case is not evaluated; every branch is read as if it ran` });
         continue;
       }
       if (keyword !== undefined && UNFOLLOWED_KEYWORDS.has(keyword)) {
@@ -616,7 +625,8 @@ class Interpreter implements Run {
       return;
     }
     if (expanded.length > 1) {
-      this.hostCommands.push({ words: first, line, text });
+      // What a pipeline does is what its last command does with the text: `echo x | socat …` is socat's.
+      this.hostCommands.push({ words: stripSudo(texts(expanded[expanded.length - 1]!.words)), line, text });
       return;
     }
     const redirect = redirectOf(expanded[0]!.command);
