@@ -146,7 +146,7 @@ function importIothreads(draft: Draft, options: ParsedOption[], used: Set<Parsed
   if (threads.length === 0) return index;
   threads.forEach((option) => used.add(option));
   draft.set(['iothreads'], threads.length, at(threads[0]!, threads.map((option) => sourceOf(option).text).join(' ')));
-  if (threads.some((option, i) => option.props.get('id') !== `iothread${i}`)) draft.note(threads[0]!.line, `IO threads renamed iothread0…iothread${threads.length - 1}, in the order the script makes them`);
+  if (threads.some((option, i) => option.props.get('id') !== `iothread${i}`)) draft.note(threads[0]!.line, `IO threads renamed ${threads.map((_, i) => `iothread${i}`).join(', ')}, in the order the script makes them (boot-vm's names)`);
   return index;
 }
 

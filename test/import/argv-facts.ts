@@ -36,6 +36,8 @@ export const MODERNISED: Record<string, string> = {
   '-qmp unix:P': '-chardev socket,path=P + -mon mode=control',
   '-soundhw hda': '-device intel-hda -device hda-duplex',
   'PIIX4_PM.disable_sN': 'ICH9-LPC.disable_sN',
+  '-cpu prop (no profile key)': '-global <model>-x86_64-cpu.prop',
+  'mlock=off / mem-lock=off': "nothing: QEMU's default",
 };
 
 /**
@@ -155,7 +157,8 @@ export function commandFacts(words: string[], prefix: string[] = []): CommandFac
         break;
       case '-realtime':
       case '-overcommit':
-        for (const [key, value] of props) add('overcommit', key === 'mlock' ? 'mem-lock' : key, value);
+        // mem-lock=off is QEMU's own default, which boot-vm leaves unsaid.
+        for (const [key, value] of props) if (normalValue(value) !== 'off' || (key !== 'mlock' && key !== 'mem-lock')) add('overcommit', key === 'mlock' ? 'mem-lock' : key, value);
         break;
       case '-localtime':
         add('rtc', 'base', 'localtime');
@@ -165,7 +168,8 @@ export function commandFacts(words: string[], prefix: string[] = []): CommandFac
         break;
       case '-global': {
         const match = /^([^.=,]+)\.([^=]+)=(.*)$/.exec(option.value ?? '');
-        if (match) add(`global ${match[1] === 'PIIX4_PM' ? 'ICH9-LPC' : match[1]}`, match[2]!, match[3]);
+        if (match && /-x86_64-cpu$/.test(match[1]!)) add('cpu', match[2]!, match[3]);
+        else if (match) add(`global ${match[1] === 'PIIX4_PM' ? 'ICH9-LPC' : match[1]}`, match[2]!, match[3]);
         else facts.add(`-global ${option.value}`);
         break;
       }
@@ -180,7 +184,11 @@ export function commandFacts(words: string[], prefix: string[] = []): CommandFac
         add('vga', 'type', option.value);
         break;
       case '-display':
-        add('display', 'type', option.head === 'vnc' ? `vnc=${option.props.get('vnc')}` : option.head);
+        add('display', 'type', option.props.has('vnc') ? `vnc=${option.props.get('vnc')}` : option.head);
+        break;
+      case '-soundhw':
+        if (option.value === 'hda') ['intel-hda', 'hda-duplex'].forEach((device) => facts.add(`device ${device}`));
+        else facts.add(`-soundhw ${option.value}`);
         break;
       case '-vnc':
         add('display', 'type', `vnc=${option.value}`);
