@@ -353,8 +353,15 @@ class Interpreter implements Run {
       for (const part of parts) {
         if (part.kind === 'text') append(part.text);
         else if (part.kind === 'subst') {
-          this.warnings.push({ line, message: `${part.source} is not run: kept as written` });
-          append(part.source);
+          // `$(which qemu-system-x86_64)`: the program's name is as good as its path here.
+          const which = /^(?:\$\(|`)\s*(?:which|command -v|type -P)\s+([A-Za-z0-9_./-]+)\s*(?:\)|`)$/.exec(part.source);
+          if (which) {
+            this.notes.push({ line, message: `${part.source} is read as ${which[1]}` });
+            append(which[1]!);
+          } else {
+            this.warnings.push({ line, message: `${part.source} is not run: kept as written` });
+            append(part.source);
+          }
         } else {
           const values = this.lookup(part, line, lineOffset);
           if (values === undefined) append(part.source);
@@ -530,7 +537,7 @@ class Interpreter implements Run {
     }
     const spec = words[j]?.text;
     if (spec === undefined) this.fail(at, 'taskset needs a CPU list or mask');
-    const cpus = list ? parseCpuList(spec) : parseHexMask(spec);
+    const cpus = list ? parseStridedCpuList(spec) : parseHexMask(spec);
     if (!cpus || cpus.length === 0) this.fail(at, list ? `taskset: cannot read the CPU list ${spec}, expected one like 2-5,8` : `taskset: cannot read the CPU mask ${spec}, expected one like 0xf0`);
     command.taskset = { cpus: [...new Set(cpus)].sort((a, b) => a - b), line: at };
     return j + 1;
@@ -681,6 +688,24 @@ function readSudo(args: string[]): { user?: string; used: number } {
 function stripSudo(words: string[]): string[] {
   if (!['sudo', 'doas'].includes(basename(words[0] ?? ''))) return words;
   return words.slice(1 + readSudo(words.slice(1)).used);
+}
+
+/** taskset's CPU list: the kernel's `0-3,8` and util-linux's strides, `0-7:2` (0, 2, 4, 6). */
+function parseStridedCpuList(text: string): number[] | undefined {
+  const cpus: number[] = [];
+  for (const part of text.split(',')) {
+    const strided = /^(\d+)-(\d+):(\d+)$/.exec(part);
+    if (!strided) {
+      const plain = parseCpuList(part);
+      if (!plain || plain.length === 0) return undefined;
+      cpus.push(...plain);
+      continue;
+    }
+    const [first, last, stride] = strided.slice(1).map(Number) as [number, number, number];
+    if (last < first || stride === 0) return undefined;
+    for (let cpu = first; cpu <= last; cpu += stride) cpus.push(cpu);
+  }
+  return cpus;
 }
 
 /** A taskset mask, `0xf0` or `f0`, any length → the CPUs set in it. */

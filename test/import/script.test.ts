@@ -545,6 +545,7 @@ t.test('quotes', async (t) => {
 t.test('variables', async (t) => {
   t.strictSame(parse('VM=mediapc\nexport MEM=4G\nqemu-system-x86_64 -name $VM -m ${MEM} -pidfile /run/${VM}.pid\n'), { binary: '3: qemu-system-x86_64', args: ['3: -name mediapc -m 4G -pidfile /run/mediapc.pid'] });
   t.strictSame(parse('OPTS="-m 4G  -smp 2"\nqemu-system-x86_64 $OPTS "$OPTS"\n'), { binary: '2: qemu-system-x86_64', args: ['2: -m 4G -smp 2 "-m 4G  -smp 2"'] }, 'unquoted: split on blanks; quoted: one word');
+  t.strictSame(parse('QEMU=$(which qemu-system-x86_64)\n$QEMU -m 1G\n'), { binary: '2: qemu-system-x86_64', args: ['2: -m 1G'], notes: ['1: $(which qemu-system-x86_64) is read as qemu-system-x86_64'] });
   t.strictSame(parse('Q=/usr/bin/qemu-system-x86_64\n"$Q" -m 1G\n'), { binary: '2: /usr/bin/qemu-system-x86_64', args: ['2: -m 1G'] }, 'the binary from a variable');
   t.strictSame(parse('A=x\nA+=y\nqemu-system-x86_64 -name $A ${UNSET:-dflt} ${A:+set} ${UNSET:+set}"" ${B:=b} $B\n'), {
     binary: '3: qemu-system-x86_64',
@@ -601,6 +602,7 @@ t.test('wrappers before the binary', async (t) => {
   t.strictSame(wrappers('taskset --cpu-list 6,2'), { taskset: { cpus: [2, 6], line: 1 } }, 'sorted');
   t.strictSame(wrappers('taskset -a -c 0-1'), { taskset: { cpus: [0, 1], line: 1 } });
   t.strictSame(wrappers('taskset -ac 4'), { taskset: { cpus: [4], line: 1 } });
+  t.strictSame(wrappers('taskset -c 0-7:2,9'), { taskset: { cpus: [0, 2, 4, 6, 9], line: 1 } }, "util-linux's strides");
   t.strictSame(wrappers('taskset 0x0000000c'), { taskset: { cpus: [2, 3], line: 1 } }, 'a mask');
   t.strictSame(wrappers('taskset -a 1,00000001'), { taskset: { cpus: [0, 32], line: 1 } }, 'a mask in 32-bit groups');
   t.strictSame(wrappers('chrt -r 1'), { chrt: { policy: 'rr', priority: 1, line: 1 } });
