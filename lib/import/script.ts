@@ -59,7 +59,12 @@ export function parseScript(text: string, file: string): ParsedScript {
     if (retry.qemu.length > 0) run = retry;
   }
   const last = run.qemu[run.qemu.length - 1];
-  if (!last) throw new InputError([{ file, message: 'no QEMU command (qemu-system-… or qemu-kvm) found in it' }]);
+  if (!last) {
+    // `$QEMU -m 4G` with QEMU set outside the script: say so.
+    const unset = run.warnings.find((note) => note.message.includes(' is not set in the script'));
+    const hint = unset ? `; ${unset.message.slice(0, unset.message.indexOf(' is not set') + ' is not set in the script'.length)} (line ${unset.line})` : '';
+    throw new InputError([{ file, message: `no QEMU command (qemu-system-… or qemu-kvm) found in it${hint}` }]);
+  }
   for (const other of run.qemu.slice(0, -1)) {
     run.warnings.push({ line: other.binary.line, message: `this QEMU command is not imported: a later one (line ${last.binary.line}) is, the last one the script starts` });
   }
@@ -68,8 +73,8 @@ export function parseScript(text: string, file: string): ParsedScript {
 }
 
 /**
- * Reads a script that only prepares the host (the blog's on-boot.sh): every command goes to
- * importHostSteps, a QEMU command too (with a warning: parseScript is for those). Host notes and
+ * Reads a script that only prepares the host (the blog's on-boot.sh): its commands through
+ * importHostSteps; a QEMU command in it is warned about (parseScript is for those). Notes and
  * warnings include the script-reading ones (prompts, unset variables…).
  */
 export function parseHostScript(text: string, file: string): HostImport {

@@ -705,6 +705,7 @@ t.test('errors name the file and line', async (t) => {
   };
   t.strictSame(error('echo hello\n', 'scripts/start.sh'), ['scripts/start.sh: no QEMU command (qemu-system-… or qemu-kvm) found in it']);
   t.strictSame(error(''), ['x.sh: no QEMU command (qemu-system-… or qemu-kvm) found in it']);
+  t.strictSame(error('#!/bin/sh\n$QEMU -m 1G\n'), ['x.sh: no QEMU command (qemu-system-… or qemu-kvm) found in it; $QEMU is not set in the script (line 2)']);
   t.strictSame(error('qemu-system-x86_64 --help\n'), ['x.sh: no QEMU command (qemu-system-… or qemu-kvm) found in it'], 'asking QEMU about itself is not a VM');
   t.strictSame(error("A=1\nqemu-system-x86_64 -name 'vm\n-m 1G\n"), ["x.sh:2: unterminated ' quote"]);
   t.strictSame(error('qemu-system-x86_64 \\\n  -name "vm\n'), ['x.sh:2: unterminated " quote']);
