@@ -385,7 +385,7 @@ function importSoundhw(draft: Draft, option: ParsedOption): void {
 function importPinning(draft: Draft, command: ScriptCommand): void {
   const { taskset, chrt, nice } = command;
   if (!taskset) {
-    if (chrt || nice) draft.warn((chrt ?? nice)!.line, `${chrt ? `chrt -${chrt.policy} ${chrt.priority}` : `nice -n ${nice!.value}`} without taskset: boot-vm applies a scheduler only with pinning; add pinning.cpus (with mode: process) to keep it`);
+    if (chrt || nice) draft.warn((chrt ?? nice)!.line, `${chrt ? `chrt --${chrt.policy} ${chrt.priority}` : `nice -n ${nice!.value}`} without taskset: boot-vm applies a scheduler only with pinning; add pinning.cpus (with mode: process) to keep it`);
     return;
   }
   const cpus = formatCpuList(taskset.cpus);
