@@ -30,6 +30,10 @@ export interface HostImport {
   warnings: ImportNote[];
   /** Lines understood and dropped on purpose, because boot-vm does them itself (unbind/bind, modprobe vfio-pci, sleep…). */
   notes: ImportNote[];
+  /** Owner and mode the script gives a shared memory file (`/dev/shm/looking-glass`, `/dev/kvmfr0`), by path: for the matching region's `owner` and `mode`. */
+  sharedMemoryAccess?: Record<string, { owner?: string; mode?: string; line: number }>;
+  /** `swtpm … --tpmstate dir=DIR`: for `tpm.stateDir` (boot-vm runs swtpm itself). */
+  tpm?: { stateDir: string; line: number };
 }
 
 // The same pattern as the schema's sysctl keys: others are written as a generic step.
@@ -55,6 +59,8 @@ class HostImporter {
   private readonly steps: { write: { path: string; value: string } }[] = [];
   private readonly unloadModules: string[] = [];
   private readonly stopServices: string[] = [];
+  private readonly sharedMemoryAccess: NonNullable<HostImport['sharedMemoryAccess']> = {};
+  private tpm: HostImport['tpm'];
 
   result(): HostImport {
     if (Object.keys(this.sysctl).length > 0) this.host.sysctl = this.sysctl;
@@ -66,7 +72,10 @@ class HostImporter {
       const lines = [...new Set(commands.map((command) => command.line))];
       comments[key] = `${lines.length > 1 ? 'lines' : 'line'} ${lines.join(', ')}: ${[...new Set(commands.map((command) => command.text))].join('; ')}`;
     }
-    return { host: this.host, memory: this.memory, comments, warnings: once(this.warnings), notes: once(this.notes) };
+    const result: HostImport = { host: this.host, memory: this.memory, comments, warnings: once(this.warnings), notes: once(this.notes) };
+    if (Object.keys(this.sharedMemoryAccess).length > 0) result.sharedMemoryAccess = this.sharedMemoryAccess;
+    if (this.tpm) result.tpm = this.tpm;
+    return result;
   }
 
   private set(key: string, value: unknown, command: HostCommand): void {
@@ -134,6 +143,24 @@ class HostImporter {
         return this.warn(command, 'not imported: a virsh command');
       case 'mkdir':
         return this.note(command, 'boot-vm makes the directories it needs (the hugetlbfs mount point)');
+      case 'touch':
+      case 'chown':
+      case 'chmod':
+      case 'chgrp':
+        return this.readSharedMemoryAccess(name, args, command);
+      case 'swtpm': {
+        const stateDir = /(?:^|,)dir=([^,]+)/.exec(args[args.indexOf('--tpmstate') + 1] ?? '')?.[1];
+        if (args[0] !== 'socket' || args.indexOf('--tpmstate') < 0 || stateDir === undefined) return this.warn(command, 'not imported: boot-vm runs swtpm itself for tpm; expected swtpm socket --tpmstate dir=…');
+        this.tpm = { stateDir, line: command.line };
+        return this.note(command, `boot-vm runs swtpm itself (tpm), its state in ${stateDir}`);
+      }
+      case 'ip':
+      case 'brctl':
+      case 'tunctl':
+        if (/^(tuntap|tap)$/.test(args[0] ?? '') || (args[0] === 'link' && args.includes('master')) || args[0] === 'addif' || name === 'tunctl') {
+          return this.warn(command, "not imported: boot-vm does not make tap devices; a network card with bridge: { name: … } lets QEMU's bridge helper add one to the bridge");
+        }
+        return this.warn(command, 'not imported: boot-vm does not configure host networking');
       case 'source':
       case '.':
         return this.warn(command, 'not imported: the file it reads is not read here; import its lines too');
@@ -246,6 +273,7 @@ class HostImporter {
       return;
     }
     const parameters = args.filter((arg) => arg.includes('='));
+    if (modules.length === 1 && modules[0] === 'kvmfr') return this.note(command, "boot-vm loads kvmfr itself, sized for the profile's /dev/kvmfrN regions");
     if (modules.every((module) => /^(vfio|vfio[-_]pci|vfio[-_]iommu[-_]type1|vfio[-_]virqfd|kvm|kvm[-_](intel|amd))$/.test(module)) && parameters.length === 0) {
       return this.note(command, 'boot-vm loads the vfio and kvm modules itself (host.modules)');
     }
@@ -256,6 +284,23 @@ class HostImporter {
     if (!/^[A-Za-z0-9_-]+$/.test(module)) return this.warn(command, `not imported: ${module} is not a module name`);
     if (!this.unloadModules.includes(module)) this.unloadModules.push(module);
     this.source('host.unloadModules', command);
+  }
+
+  /** touch/chown/chmod on a shared memory file: its owner and mode, which boot-vm sets itself from the region's keys. */
+  private readSharedMemoryAccess(name: string, args: string[], command: HostCommand): void {
+    const operands = args.filter((arg) => !arg.startsWith('-'));
+    const paths = (name === 'touch' ? operands : operands.slice(1)).filter((path) => /^\/dev\/(shm\/[^/]+|kvmfr\d+)$/.test(path));
+    if (paths.length === 0 || paths.length !== (name === 'touch' ? operands.length : operands.length - 1)) {
+      return this.warn(command, 'not imported: boot-vm sets owners and modes only on the shared memory files it makes');
+    }
+    for (const path of paths) {
+      const access = (this.sharedMemoryAccess[path] ??= { line: command.line });
+      access.line = command.line;
+      if (name === 'chown') access.owner = operands[0]!.replace(/:$/, '');
+      if (name === 'chgrp') access.owner = `${access.owner?.split(':')[0] ?? 'root'}:${operands[0]}`;
+      if (name === 'chmod') access.mode = operands[0];
+    }
+    this.note(command, 'boot-vm makes the shared memory file itself, with the owner and mode of its region (sharedMemory or lookingGlass owner, mode)');
   }
 
   private readMount(args: string[], command: HostCommand): void {

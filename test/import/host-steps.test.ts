@@ -100,11 +100,11 @@ t.test('vfio binding', async (t) => {
 });
 
 t.test('single-GPU handoff: services and modules', async (t) => {
-  const result = read('systemctl stop display-manager.service sddm', 'modprobe -r nvidia_drm nvidia_modeset', 'rmmod nvidia', 'systemctl start display-manager', 'modprobe kvmfr static_size_mb=64', 'systemctl isolate multi-user.target');
+  const result = read('systemctl stop display-manager.service sddm', 'modprobe -r nvidia_drm nvidia_modeset', 'rmmod nvidia', 'systemctl start display-manager', 'modprobe i2c-dev', 'systemctl isolate multi-user.target');
   t.strictSame(result.host, { unloadModules: ['nvidia_drm', 'nvidia_modeset', 'nvidia'], stopServices: ['display-manager', 'sddm'] });
   t.strictSame(result.comments, { 'host.stopServices': 'line 1: systemctl stop display-manager.service sddm', 'host.unloadModules': 'lines 2, 3: modprobe -r nvidia_drm nvidia_modeset; rmmod nvidia' });
   t.strictSame(warnings(result), [
-    '5: modprobe kvmfr static_size_mb=64: not imported: boot-vm loads only the vfio and kvm modules; add a host.steps run step if this one is needed',
+    '5: modprobe i2c-dev: not imported: boot-vm loads only the vfio and kvm modules; add a host.steps run step if this one is needed',
     '6: systemctl isolate multi-user.target: not imported: boot-vm stops units only for the VM (host.stopServices)',
   ]);
   t.strictSame(notes(result), ['4: systemctl start display-manager: boot-vm starts the units it stopped (host.stopServices) when the VM stops']);
@@ -148,6 +148,28 @@ t.test('other writes become host.steps; other files and commands are warned abou
     '12: . /etc/vm.conf: not imported: the file it reads is not read here; import its lines too',
   ]);
   t.strictSame(notes(result), ['6: lspci -nnk: changes nothing on the host', "7: ulimit -l 33554432: boot-vm raises QEMU's locked-memory limit itself (host.memlock)"]);
+});
+
+t.test('Looking Glass, swtpm and tap devices', async (t) => {
+  const result = read('touch /dev/shm/looking-glass', 'chown alice:kvm /dev/shm/looking-glass', 'chmod 0660 /dev/shm/looking-glass', 'modprobe kvmfr static_size_mb=64', 'chown alice /dev/kvmfr0', 'swtpm socket --tpmstate dir=/var/lib/vm/tpm --ctrl type=unixio,path=/var/lib/vm/tpm/sock --tpm2', 'ip tuntap add dev tap0 mode tap user alice', 'ip link set tap0 master br0', 'chmod 777 /tmp/x');
+  t.strictSame(result.host, {});
+  t.strictSame(result.sharedMemoryAccess, { '/dev/shm/looking-glass': { line: 3, owner: 'alice:kvm', mode: '0660' }, '/dev/kvmfr0': { line: 5, owner: 'alice' } });
+  t.strictSame(result.tpm, { stateDir: '/var/lib/vm/tpm', line: 6 });
+  const access = 'boot-vm makes the shared memory file itself, with the owner and mode of its region (sharedMemory or lookingGlass owner, mode)';
+  t.strictSame(notes(result), [
+    `1: touch /dev/shm/looking-glass: ${access}`,
+    `2: chown alice:kvm /dev/shm/looking-glass: ${access}`,
+    `3: chmod 0660 /dev/shm/looking-glass: ${access}`,
+    "4: modprobe kvmfr static_size_mb=64: boot-vm loads kvmfr itself, sized for the profile's /dev/kvmfrN regions",
+    `5: chown alice /dev/kvmfr0: ${access}`,
+    '6: swtpm socket --tpmstate dir=/var/lib/vm/tpm --ctrl type=unixio,path=/var/lib/vm/tpm/sock --tpm2: boot-vm runs swtpm itself (tpm), its state in /var/lib/vm/tpm',
+  ]);
+  const tap = "not imported: boot-vm does not make tap devices; a network card with bridge: { name: … } lets QEMU's bridge helper add one to the bridge";
+  t.strictSame(warnings(result), [
+    `7: ip tuntap add dev tap0 mode tap user alice: ${tap}`,
+    `8: ip link set tap0 master br0: ${tap}`,
+    '9: chmod 777 /tmp/x: not imported: boot-vm sets owners and modes only on the shared memory files it makes',
+  ]);
 });
 
 t.test('nothing in, nothing out', async (t) => {
