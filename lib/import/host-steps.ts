@@ -142,7 +142,8 @@ class HostImporter {
         if (/^nodedev-(detach|dettach|reattach|reset)$/.test(args[0] ?? '')) return this.note(command, BOOT_VM_BINDS);
         return this.warn(command, 'not imported: a virsh command');
       case 'mkdir':
-        return this.note(command, 'boot-vm makes the directories it needs (the hugetlbfs mount point)');
+        if (args.some((arg) => !arg.startsWith('-') && !/huge/i.test(arg))) return this.warn(command, 'not imported: boot-vm makes only the hugetlbfs mount point');
+        return this.note(command, 'boot-vm makes the hugetlbfs mount point itself');
       case 'touch':
       case 'chown':
       case 'chmod':

@@ -43,7 +43,7 @@ t.test('huge pages', async (t) => {
   t.strictSame([legacy.host, legacy.memory], [{ hugepages: true }, { hugepages: '2M' }]);
   t.strictSame(notes(legacy), ["1: echo 4096 > /proc/sys/vm/nr_hugepages: huge pages of the default size, taken as 2M (the kernel's unless default_hugepagesz says otherwise); boot-vm reserves the number the VM needs itself"]);
   t.strictSame(read('sysctl vm.nr_hugepages=8192').memory, { hugepages: '2M' }, 'through sysctl too');
-  const gig = read('echo 16 > /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages', 'mount -t hugetlbfs -o pagesize=1G none /dev/hugepages1G', 'umount /dev/hugepages1G');
+  const gig = read('echo 16 > /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages', 'mount -t hugetlbfs -o pagesize=1G none /dev/hugepages1G', 'umount /dev/hugepages1G', 'mkdir -p /dev/hugepages1G', 'mkdir -p /data/img');
   t.strictSame([gig.host, gig.memory], [{ hugepages: true }, { hugepages: '1G' }]);
   t.strictSame(gig.comments, {
     'memory.hugepages': 'lines 1, 2: echo 16 > /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages; mount -t hugetlbfs -o pagesize=1G none /dev/hugepages1G',
@@ -53,7 +53,9 @@ t.test('huge pages', async (t) => {
     '1: echo 16 > /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages: boot-vm reserves the number of huge pages the VM needs itself, on the node its memory is bound to',
     '2: mount -t hugetlbfs -o pagesize=1G none /dev/hugepages1G: boot-vm mounts hugetlbfs for the page size when no mount has it',
     '3: umount /dev/hugepages1G: boot-vm unmounts the hugetlbfs it mounted',
+    '4: mkdir -p /dev/hugepages1G: boot-vm makes the hugetlbfs mount point itself',
   ]);
+  t.strictSame(warnings(gig), ['5: mkdir -p /data/img: not imported: boot-vm makes only the hugetlbfs mount point']);
   t.strictSame(read('echo 512 > /sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages').memory, { hugepages: '2M' }, 'on one node');
   const odd = read('echo 8 > /sys/kernel/mm/hugepages/hugepages-64kB/nr_hugepages', 'echo 3 > /proc/sys/vm/drop_caches', 'echo 1 > /proc/sys/vm/compact_memory');
   t.strictSame([odd.host, odd.memory], [{}, {}]);
