@@ -360,7 +360,10 @@ class Interpreter implements Run {
         else if (part.kind === 'subst') {
           // `$(which qemu-system-x86_64)`: the program's name is as good as its path here.
           const which = /^(?:\$\(|`)\s*(?:which|command -v|type -P)\s+([A-Za-z0-9_./-]+)\s*(?:\)|`)$/.exec(part.source);
-          if (which) {
+          const arithmetic = /^\$\(\(([\s\S]*)\)\)$/.exec(part.source);
+          const value = arithmetic ? this.arithmetic(arithmetic[1]!) : undefined;
+          if (value !== undefined) append(String(value));
+          else if (which) {
             this.notes.push({ line, message: `${part.source} is read as ${which[1]}` });
             append(which[1]!);
           } else {
@@ -415,6 +418,50 @@ class Interpreter implements Run {
         }
         return undefined;
     }
+  }
+
+  /** `$(( … ))` over integers and the script's variables: + - * / % and parentheses; undefined when it is anything else. */
+  private arithmetic(expression: string): number | undefined {
+    const tokens = expression.match(/\d+|[A-Za-z_][A-Za-z0-9_]*|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|[-+*/%()]|\S/g) ?? [];
+    let i = 0;
+    const operand = (): number | undefined => {
+      const token = tokens[i++];
+      if (token === undefined) return undefined;
+      if (token === '(') {
+        const inner = sum();
+        return tokens[i++] === ')' ? inner : undefined;
+      }
+      if (token === '-' || token === '+') {
+        const value = operand();
+        return value === undefined ? undefined : token === '-' ? -value : value;
+      }
+      if (/^\d+$/.test(token)) return Number(token);
+      const name = /^\$?\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/.exec(token)?.[1];
+      const text = name === undefined ? undefined : this.vars.get(name)?.[0]?.text;
+      return text !== undefined && /^-?\d+$/.test(text.trim()) ? Number(text.trim()) : undefined;
+    };
+    const product = (): number | undefined => {
+      let value = operand();
+      while (value !== undefined && (tokens[i] === '*' || tokens[i] === '/' || tokens[i] === '%')) {
+        const op = tokens[i++];
+        const right = operand();
+        if (right === undefined || (op !== '*' && right === 0)) return undefined;
+        value = op === '*' ? value * right : op === '/' ? Math.trunc(value / right) : value % right;
+      }
+      return value;
+    };
+    const sum = (): number | undefined => {
+      let value = product();
+      while (value !== undefined && (tokens[i] === '+' || tokens[i] === '-')) {
+        const op = tokens[i++];
+        const right = product();
+        if (right === undefined) return undefined;
+        value = op === '+' ? value + right : value - right;
+      }
+      return value;
+    };
+    const value = sum();
+    return i === tokens.length ? value : undefined;
   }
 
   private lookupText(part: Part, line: number, lineOffset: number): string {

@@ -545,6 +545,11 @@ t.test('quotes', async (t) => {
 t.test('variables', async (t) => {
   t.strictSame(parse('VM=mediapc\nexport MEM=4G\nqemu-system-x86_64 -name $VM -m ${MEM} -pidfile /run/${VM}.pid\n'), { binary: '3: qemu-system-x86_64', args: ['3: -name mediapc -m 4G -pidfile /run/mediapc.pid'] });
   t.strictSame(parse('OPTS="-m 4G  -smp 2"\nqemu-system-x86_64 $OPTS "$OPTS"\n'), { binary: '2: qemu-system-x86_64', args: ['2: -m 4G -smp 2 "-m 4G  -smp 2"'] }, 'unquoted: split on blanks; quoted: one word');
+  t.strictSame(parse('GB=16\nCORES=4\nqemu-system-x86_64 -m $((GB * 1024))M -smp $(( ($CORES+${CORES}) / 2 * -1 % 3 )) -name $((GB/0)) $((X+1))\n'), {
+    binary: '3: qemu-system-x86_64',
+    args: ['3: -m 16384M -smp -1 -name $((GB/0)) $((X+1))'],
+    warnings: ['3: $((GB/0)) is not run: kept as written', '3: $((X+1)) is not run: kept as written'],
+  }, 'integer arithmetic over the script\'s variables');
   t.strictSame(parse('QEMU=$(which qemu-system-x86_64)\n$QEMU -m 1G\n'), { binary: '2: qemu-system-x86_64', args: ['2: -m 1G'], notes: ['1: $(which qemu-system-x86_64) is read as qemu-system-x86_64'] });
   t.strictSame(parse('Q=/usr/bin/qemu-system-x86_64\n"$Q" -m 1G\n'), { binary: '2: /usr/bin/qemu-system-x86_64', args: ['2: -m 1G'] }, 'the binary from a variable');
   t.strictSame(parse('A=x\nA+=y\nqemu-system-x86_64 -name $A ${UNSET:-dflt} ${A:+set} ${UNSET:+set}"" ${B:=b} $B\n'), {
