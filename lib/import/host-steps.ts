@@ -129,6 +129,15 @@ class HostImporter {
         return this.note(command, 'boot-vm waits for each device to reach vfio-pci itself');
       case 'mount':
         return this.readMount(args, command);
+      case 'hugeadm': {
+        // libhugetlbfs: `hugeadm --pool-pages-min 1G:8` (or 2MB:4096, 2097152:4096).
+        const pool = /^(\d+)([KMG]?)B?:/i.exec(args[args.findIndex((arg) => /^--pool-pages-m(in|ax)$/.test(arg)) + 1] ?? '');
+        const bytes = pool ? Number(pool[1]) * 1024 ** ' KMG'.indexOf((pool[2] || ' ').toUpperCase()) : 0;
+        const size = bytes === 2 * 1024 ** 2 ? '2M' : bytes === 1024 ** 3 ? '1G' : undefined;
+        if (!size) return this.warn(command, 'not imported: expected hugeadm --pool-pages-min 2M:N or 1G:N');
+        this.hugepages(size, command);
+        return this.note(command, 'boot-vm reserves the number of huge pages the VM needs itself, on the node its memory is bound to');
+      }
       case 'umount':
         return this.note(command, 'boot-vm unmounts the hugetlbfs it mounted');
       case 'ulimit':

@@ -57,6 +57,10 @@ t.test('huge pages', async (t) => {
   ]);
   t.strictSame(warnings(gig), ['5: mkdir -p /data/img: not imported: boot-vm makes only the hugetlbfs mount point']);
   t.strictSame(read('echo 512 > /sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages').memory, { hugepages: '2M' }, 'on one node');
+  t.strictSame(read('hugeadm --pool-pages-min 1G:8').memory, { hugepages: '1G' }, "libhugetlbfs's hugeadm");
+  t.strictSame(read('hugeadm --pool-pages-min 2MB:4096').memory, { hugepages: '2M' });
+  t.strictSame(read('hugeadm --pool-pages-min 2097152:4096').memory, { hugepages: '2M' });
+  t.strictSame(warnings(read('hugeadm --pool-pages-min 16M:8')), ['1: hugeadm --pool-pages-min 16M:8: not imported: expected hugeadm --pool-pages-min 2M:N or 1G:N']);
   const odd = read('echo 8 > /sys/kernel/mm/hugepages/hugepages-64kB/nr_hugepages', 'echo 3 > /proc/sys/vm/drop_caches', 'echo 1 > /proc/sys/vm/compact_memory');
   t.strictSame([odd.host, odd.memory], [{}, {}]);
   t.strictSame(warnings(odd), ['1: echo 8 > /sys/kernel/mm/hugepages/hugepages-64kB/nr_hugepages: not imported: huge pages of 64 kB; boot-vm takes 2M or 1G']);
