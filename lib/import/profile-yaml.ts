@@ -55,6 +55,8 @@ function emitMapping(value: Record<string, unknown>, path: readonly Segment[], i
     if (isMapping(child) && Object.keys(child).length > 0) {
       lines.push({ text: `${lead}${name}:`, ...(comment ? { comment } : {}) });
       emitMapping(child, childPath, `${indent}  `, comments, lines);
+    } else if (Array.isArray(child) && child.length > 0 && child.every((item) => typeof item === 'number')) {
+      lines.push({ text: `${lead}${name}: [${child.join(', ')}]`, ...(comment ? { comment } : {}) });
     } else if (Array.isArray(child) && child.length > 0) {
       lines.push({ text: `${lead}${name}:`, ...(comment ? { comment } : {}) });
       emitList(child, childPath, `${indent}  `, comments, lines);

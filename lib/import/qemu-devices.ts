@@ -151,6 +151,7 @@ function importIothreads(draft: Draft, options: ParsedOption[], used: Set<Parsed
 }
 
 function importPassthrough(draft: Draft, devices: ParsedOption[], used: Set<ParsedOption>): void {
+  const placed: ParsedOption[] = [];
   for (const option of devices.filter((device) => device.head === 'vfio-pci' && device.props.get('host') !== undefined)) {
     const entry: Record<string, unknown> = { host: option.props.get('host') };
     const comments: Record<string, string> = { host: describeSource(at(option, `-device vfio-pci,host=${option.props.get('host')}`)) };
@@ -178,8 +179,12 @@ function importPassthrough(draft: Draft, devices: ParsedOption[], used: Set<Pars
     const index = draft.push('passthrough', entry, comments, sourceOf(option), option.words);
     if (index === undefined) continue;
     used.add(option);
-    if (dropped.length > 0) draft.note(option.line, `${dropped.join(',')}: boot-vm places each card on its own root port, its functions together (ids hostdevN)`);
+    if (dropped.length > 0) placed.push(option);
     setProps(draft, option, 'device', `hostdev${index}`, left);
+  }
+  if (placed.length > 0) {
+    const lines = placed.map((option) => option.line);
+    draft.note(lines[0], `bus=, addr=, multifunction= of the vfio-pci devices (line${lines.length > 1 ? 's' : ''} ${[...new Set(lines)].join(', ')}): boot-vm places each card on a root port of its own, its functions together (ids hostdev0…)`);
   }
 }
 
