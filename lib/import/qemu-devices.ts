@@ -9,6 +9,7 @@ import { formatSize } from '../size.js';
 import { Draft, describeSource, type Source } from './draft.js';
 import { hugepagesOfPath, keep, keepProps, sourceOf, type ParsedOption } from './parsed-option.js';
 import { parseBool, parseNumber, parseQemuSize } from './qemu-props.js';
+import { invalidAt } from './schema-check.js';
 
 interface Context {
   nodefaults: boolean;
@@ -23,6 +24,13 @@ const SCSI_CONTROLLERS = new Set(['virtio-scsi-pci', 'virtio-scsi']);
 
 const at = (option: ParsedOption, text: string): Source => ({ text, line: option.line });
 const propText = (option: ParsedOption, key: string) => (option.props.get(key) === undefined ? key : `${key}=${option.props.get(key)}`);
+
+/** Whether the schema refuses a device property's value for its key (a relative romfile, a serial with spaces): then it stays a QEMU property. */
+function refused(draft: Draft, option: ParsedOption, path: (string | number)[], value: unknown, key: string): boolean {
+  const problem = invalidAt(path, value);
+  if (problem !== undefined) draft.warn(option.line, `${propText(option, key)}: not a value for ${path.filter((segment) => segment !== 0).join('.')} (${problem}); kept on the device as it is`);
+  return problem !== undefined;
+}
 
 /** `-set group.id.key=value` for each property boot-vm builds no key for. */
 function setProps(draft: Draft, option: ParsedOption, group: string, id: string, keys: string[]): void {
@@ -161,7 +169,7 @@ function importPassthrough(draft: Draft, devices: ParsedOption[], used: Set<Pars
       const value = option.props.get(key);
       const source = describeSource(at(option, propText(option, key)));
       const set = (name: string, parsed: unknown) => {
-        if (parsed === undefined) left.push(key);
+        if (parsed === undefined || refused(draft, option, ['passthrough', 0, name], parsed, key)) left.push(key);
         else {
           entry[name] = parsed;
           comments[name] = source;
@@ -231,7 +239,7 @@ function importDisks(draft: Draft, options: ParsedOption[], iothreadIndex: Map<s
     const driveLeft: string[] = [];
     const deviceLeft: string[] = [];
     const set = (name: string, value: unknown, option: ParsedOption, key: string, list: string[]) => {
-      if (value === undefined) list.push(key);
+      if (value === undefined || refused(draft, option, [part.bus === 'cdrom' ? 'cdroms' : 'disks', 0, name], value, key)) list.push(key);
       else {
         entry[name] = value;
         comments[name] = describeSource(at(option, propText(option, key)));

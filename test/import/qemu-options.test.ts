@@ -113,3 +113,11 @@ t.test('network: -netdev + -device, -nic, and -net pairs', async (t) => {
 t.test('anything not understood is kept in order, verbatim', async (t) => {
   t.strictSame(extraOf('-k de -device usb-tablet -usb -machine q35,usb=on -S'), ['-machine usb=on', '-k de', '-device usb-tablet', '-usb', '-S']);
 });
+
+t.test('a device property its key cannot take stays on the device', async (t) => {
+  const draft = imported('-device vfio-pci,host=01:00.0,romfile=vbios.rom -drive file=/a.img,if=virtio,format=raw,serial=has,,comma');
+  t.strictSame(draft.get(['passthrough']), [{ host: '01:00.0' }]);
+  t.strictSame(draft.get(['disks']), [{ path: '/a.img', format: 'raw', bus: 'virtio' }]);
+  t.strictSame(draft.extra.map((arg) => arg.words.join(' ')), ['-set device.hostdev0.romfile=vbios.rom', '-set drive.drive-disk0.serial=has,comma']);
+  t.match(draft.warnings.map((note) => note.message), [/romfile=vbios\.rom: not a value for passthrough\.romfile \(expected an absolute path\)/, /serial=has,comma: not a value for disks\.serial/]);
+});
