@@ -119,7 +119,11 @@ export function importQemu(options: ImportQemuOptions, cwd: string, readStdin: (
   }
   const file = options.script === '-' ? '-' : basename(options.script);
   draft.data.description = `Imported from ${file === '-' ? 'standard input' : file} by import-qemu.`;
-  const yaml = renderProfileYaml({ file, data: draft.data, comments: draft.comments, extra: draft.extra, headerNotes: options.out === undefined ? [`The VM's name is its file name: save this as profiles/${name}.yaml.`] : [] });
+  const yaml = renderProfileYaml({ file, data: draft.data, comments: draft.comments, extra: draft.extra, headerNotes: [
+      ...(options.out === undefined ? [`The VM's name is its file name: save this as profiles/${name}.yaml.`] : []),
+      ...(draft.modernised.length > 0 ? ['Old spellings, written here in their current form:', ...[...draft.modernised].sort((a, b) => (a.line ?? 0) - (b.line ?? 0)).map((note) => `  line ${note.line}: ${note.message}`)] : []),
+    ],
+  });
   checkLoads(yaml, name);
   const where = (note: ImportNote) => (note.line === undefined || note.line === 0 ? `${shown}: ` : `${shown}:${note.line}: `);
   const byLine = (a: ImportNote, b: ImportNote) => (a.line ?? Infinity) - (b.line ?? Infinity);

@@ -87,8 +87,8 @@ export function renderProfileYaml({ file, data, comments, extra, headerNotes }: 
     '# yaml-language-server: $schema=../profile.schema.json',
     '#',
     `# Imported by scripts/import-qemu.mjs from ${file === '-' ? 'standard input' : file}. Beside each key: the`,
-    '# argument of the script it came from, and its line. What boot-vm adds itself and the old',
-    '# spellings it writes anew were listed when it ran; the round trip keeps every device and value.',
+    '# argument of the script it came from, and its line. What boot-vm adds itself was listed',
+    '# when it ran; the dry-run of this profile has every device and value of the script.',
     ...headerNotes.map((note) => `# ${note}`),
   ];
   const extraArgs = extra.flatMap((arg) => arg.words);
