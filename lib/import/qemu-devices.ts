@@ -230,8 +230,8 @@ function importDisks(draft: Draft, options: ParsedOption[], iothreadIndex: Map<s
     else if (where === 'scsi' && !cdrom) parts.push({ drive: option, bus: 'scsi', note: 'if=scsi: a scsi-hd on virtio-scsi-pci (QEMU would have made an LSI controller)' });
   }
   // Drives given an index= go in that order, as QEMU numbers the ports.
-  const indexOf = (part: DiskParts) => parseNumber(part.drive.props.get('index')) ?? Number.MAX_SAFE_INTEGER;
-  parts.sort((a, b) => (a.bus === 'sata' || a.bus === 'cdrom') && (b.bus === 'sata' || b.bus === 'cdrom') ? indexOf(a) - indexOf(b) : 0);
+  const indexOf = (part: DiskParts) => (part.bus === 'sata' || part.bus === 'cdrom' ? parseNumber(part.drive.props.get('index')) : undefined) ?? Number.MAX_SAFE_INTEGER;
+  parts.sort((a, b) => indexOf(a) - indexOf(b));
   for (const part of parts) {
     const { drive, device } = part;
     const entry: Record<string, unknown> = { path: drive.props.get('file') };
