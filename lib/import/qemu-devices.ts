@@ -20,6 +20,7 @@ const NIC_MODELS: Record<string, 'virtio' | 'e1000' | 'e1000e' | 'rtl8139'> = { 
 const ROOT_PORTS = new Set(['ioh3420', 'pcie-root-port', 'x3130-upstream', 'xio3130-downstream']);
 const USB_CONTROLLERS = new Set(['qemu-xhci', 'nec-usb-xhci', 'usb-ehci', 'ich9-usb-ehci1', 'ich9-usb-ehci2', 'ich9-usb-uhci1', 'ich9-usb-uhci2', 'ich9-usb-uhci3', 'piix3-usb-uhci', 'piix4-usb-uhci']);
 const VGA_DEVICES = new Set(['VGA', 'virtio-vga', 'virtio-vga-gl', 'qxl-vga', 'cirrus-vga', 'vmware-svga', 'bochs-display', 'secondary-vga', 'ati-vga']);
+const VGA_KEYS: Record<string, string> = { VGA: 'std', 'virtio-vga': 'virtio', 'qxl-vga': 'qxl' };
 const SCSI_CONTROLLERS = new Set(['virtio-scsi-pci', 'virtio-scsi']);
 
 const at = (option: ParsedOption, text: string): Source => ({ text, line: option.line });
@@ -79,6 +80,12 @@ export function importDevices(draft: Draft, options: ParsedOption[], context: Co
       used.add(option);
       draft.note(option.line, '-usb: boot-vm adds a qemu-xhci controller for the usb entries');
     }
+  }
+  // The VGA cards boot-vm's vga key makes, given as a device.
+  const vgaDevice = options.find((option) => option.name === '-device' && VGA_KEYS[option.head ?? ''] && option.order.every((key) => ['id', 'bus', 'addr'].includes(key)));
+  if (vgaDevice && draft.get(['vga']) === undefined && draft.set(['vga'], VGA_KEYS[vgaDevice.head!], sourceOf(vgaDevice))) {
+    used.add(vgaDevice);
+    draft.modernise(vgaDevice.line, `-device ${vgaDevice.head} → -vga ${VGA_KEYS[vgaDevice.head!]}`);
   }
   if (!context.nodefaults && draft.get(['vga']) === undefined && !options.some((option) => option.name === '-device' && VGA_DEVICES.has(option.head ?? ''))) {
     draft.set(['vga'], 'std', { text: '(no -vga)', line: 0 }, undefined, "no -vga and no -nodefaults: QEMU's default VGA card");

@@ -38,6 +38,7 @@ export const MODERNISED: Record<string, string> = {
   'PIIX4_PM.disable_sN': 'ICH9-LPC.disable_sN',
   '-cpu prop (no profile key)': '-global <model>-x86_64-cpu.prop',
   'mlock=off / mem-lock=off': "nothing: QEMU's default",
+  '-device VGA / virtio-vga / qxl-vga': '-vga std / virtio / qxl',
 };
 
 /**
@@ -257,6 +258,11 @@ export function commandFacts(words: string[], prefix: string[] = []): CommandFac
         break;
       case '-device': {
         const driver = option.head === 'ioh3420' ? 'pcie-root-port' : option.head!;
+        const vga = { VGA: 'std', 'virtio-vga': 'virtio', 'qxl-vga': 'qxl' }[driver];
+        if (vga && props.length === 0) {
+          add('vga', 'type', vga);
+          break;
+        }
         if (driver === 'pcie-root-port' || driver === 'virtio-scsi-pci' || (/xhci|ehci|uhci/.test(driver) && options.some((o) => o.head === 'usb-host'))) break;
         const drive = option.props.get('drive');
         if (drive !== undefined) {

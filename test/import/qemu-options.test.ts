@@ -121,3 +121,9 @@ t.test('a device property its key cannot take stays on the device', async (t) =>
   t.strictSame(draft.extra.map((arg) => arg.words.join(' ')), ['-set device.hostdev0.romfile=vbios.rom', '-set drive.drive-disk0.serial=has,comma']);
   t.match(draft.warnings.map((note) => note.message), [/romfile=vbios\.rom: not a value for passthrough\.romfile \(expected an absolute path\)/, /serial=has,comma: not a value for disks\.serial/]);
 });
+
+t.test('a VGA card given as a device is the vga key', async (t) => {
+  const draft = imported('-device virtio-vga,id=video0 -device qxl-vga,ram_size=67108864');
+  t.equal(draft.get(['vga']), 'virtio');
+  t.strictSame(draft.extra.map((arg) => arg.words.join(' ')), ['-device qxl-vga,ram_size=67108864']);
+});
