@@ -144,7 +144,7 @@ function importMemoryBackend(draft: Draft, options: ParsedOption[], used: Set<Pa
         break;
       case 'host-nodes':
       case 'policy':
-        draft.warn(backend.line, `${propText(backend, key)}: boot-vm binds guest memory to the NUMA node of the pinned CPUs itself (profiles/README.md, NUMA); left out`);
+        draft.warn(backend.line, `${propText(backend, key)}: boot-vm binds guest memory to the NUMA node of the pinned CPUs itself (profiles/README.md, NUMA); not kept`);
         break;
       default:
         left.push(key);
@@ -152,7 +152,8 @@ function importMemoryBackend(draft: Draft, options: ParsedOption[], used: Set<Pa
   }
   if (type === 'memfd' || (type === 'file' && draft.get(['memory', 'hugepages']) === undefined)) draft.set(['memory', 'backend'], type, at(backend, sourceOf(backend).text));
   if (type === 'ram' && !left.length && draft.get(['memory', 'prealloc']) !== true && draft.get(['memory', 'share']) !== true) draft.note(backend.line, `${sourceOf(backend).text}: plain guest RAM, as -m alone gives it`);
-  setProps(draft, backend, 'object', 'mem', left);
+  // QEMU (6.0 on) has no -set for -object: what the backend boot-vm builds cannot say is lost, and said.
+  if (left.length > 0) draft.warn(backend.line, `${left.map((key) => propText(backend, key)).join(',')}: boot-vm builds the memory backend itself and has no key for ${left.length > 1 ? 'these' : 'this'}; not kept (QEMU cannot -set an object's property)`);
 }
 
 function importIothreads(draft: Draft, options: ParsedOption[], used: Set<ParsedOption>): Map<string, number> {
@@ -370,6 +371,8 @@ function importSharedMemory(draft: Draft, devices: ParsedOption[], objects: Map<
     if (!backend || backend.head !== 'memory-backend-file' || path === undefined || size === undefined) continue;
     const shm = /^\/dev\/shm\/([A-Za-z0-9][A-Za-z0-9_.-]{0,63})$/.exec(path)?.[1];
     const name = shm ?? (basename(path).replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'shared');
+    // A backend property without a key cannot follow (no -set for objects): then both stay verbatim.
+    if (backend.order.some((key) => !['id', 'mem-path', 'size', 'share'].includes(key))) continue;
     const entry: Record<string, unknown> = { name, size: formatSize(size), ...(shm ? {} : { path }) };
     const comments: Record<string, string> = { name: describeSource(at(backend, `mem-path=${path}`)), size: describeSource(at(backend, `size=${backend.props.get('size')}`)) };
     if (!shm) comments.path = comments.name!;
@@ -377,10 +380,7 @@ function importSharedMemory(draft: Draft, devices: ParsedOption[], objects: Map<
     if (index === undefined) continue;
     used.add(device);
     used.add(backend);
-    const leftBackend = backend.order.filter((key) => !['id', 'mem-path', 'size', 'share'].includes(key));
-    const leftDevice = device.order.filter((key) => !['memdev', 'id', 'bus', 'addr'].includes(key));
-    setProps(draft, backend, 'object', `shm-${name}`, leftBackend);
-    setProps(draft, device, 'device', `ivshmem-${name}`, leftDevice);
+    setProps(draft, device, 'device', `ivshmem-${name}`, device.order.filter((key) => !['memdev', 'id', 'bus', 'addr'].includes(key)));
   }
 }
 
