@@ -27,8 +27,8 @@ ioh3420, hv_x) are written in today's form and listed; what boot-vm adds itself 
 -nodefaults, pidfile and QMP socket, root ports) is left to it; everything else is kept in
 extraArgs, with one warning listing it. The profile is checked before it is written.
 
-      --name VM       the VM's name: the file name under --out, and -name (default: the
-                      script's -name, else its file name)
+      --name VM       the VM's name, which is its profile's file name (default: --out's
+                      file name, else the script's -name, else the script's file name)
       --out FILE      write the profile there (atomically; "wrote FILE" on stderr) instead of
                       standard output
       --force         with --out: replace FILE when it exists
