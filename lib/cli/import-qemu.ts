@@ -24,8 +24,9 @@ sudo/chrt/taskset/nice prefixes are read as bash would read them. Host steps in 
 
 Options it understands become profile keys; old spellings (-realtime, -no-hpet, -enable-kvm,
 ioh3420, hv_x) are written in today's form and listed; what boot-vm adds itself (-name,
--nodefaults, pidfile and QMP socket, root ports) is left to it; everything else is kept in
-extraArgs, with one warning listing it. The profile is checked before it is written.
+-nodefaults, root ports, a pidfile and QMP socket when the script has none) is left to it;
+everything else is kept in extraArgs, with one warning listing it. The profile is loaded as
+the dry-run loads it before it is written.
 
       --name VM       the VM's name, which is its profile's file name (default: --out's
                       file name, else the script's -name, else the script's file name)
