@@ -4,6 +4,7 @@
 // taskset CPU set and the same chrt policy, with the differences test/import/argv-facts.ts lists.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { importQemu } from '../../lib/cli/import-qemu.js';
@@ -24,7 +25,21 @@ interface Run {
   stderr: string;
 }
 
-function run(script: string, args: string[], options: { cwd?: string; input?: string } = {}): Promise<Run> {
+// As many CLI processes at once as there are CPUs: more only thrash.
+let running = 0;
+const waiting: (() => void)[] = [];
+async function run(script: string, args: string[], options: { cwd?: string; input?: string } = {}): Promise<Run> {
+  if (running >= availableParallelism()) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await spawnCli(script, args, options);
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
+function spawnCli(script: string, args: string[], options: { cwd?: string; input?: string }): Promise<Run> {
   return new Promise((resolve) => {
     const child = execFile(process.execPath, [join(REPO, script), ...args], { cwd: options.cwd ?? REPO, env: ENV, encoding: 'utf8', timeout: 30_000 }, (error, stdout, stderr) => {
       resolve({ status: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr });
