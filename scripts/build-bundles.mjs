@@ -8,7 +8,7 @@
 import { build } from 'esbuild';
 
 /** One per script in scripts/: the lib/cli/ module it loads. */
-const ENTRIES = ['boot-vm', 'prepare-host', 'teardown', 'check-iommu', 'cpu-topology', 'doctor', 'vm', 'list-input', 'vfio-rom', 'capture-host', 'export'];
+const ENTRIES = ['boot-vm', 'prepare-host', 'teardown', 'check-iommu', 'cpu-topology', 'doctor', 'vm', 'list-input', 'vfio-rom', 'capture-host', 'export', 'import-qemu'];
 
 const dist = new URL('../dist/cli/', import.meta.url).pathname;
 

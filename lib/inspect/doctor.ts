@@ -26,6 +26,7 @@ import type { QemuProbe } from '../plan/qemu-version.js';
 import { missingTpmPrograms, TPM_PROGRAMS, type ProgramFinder } from '../plan/steps/tpm.js';
 import type { LoadedProfile } from '../profile/load.js';
 import type { Profile } from '../profile/schema.js';
+import { guestCpus } from '../qemu/pinning.js';
 import { formatQemuVersion, NEWEST_KNOWN_QEMU, parseQemuVersion, type QemuVersion } from '../qemu/version.js';
 import { formatSize, parseSize } from '../size.js';
 import { hugepagesNeeded } from './boot-config.js';
@@ -247,9 +248,9 @@ function checkFirmware(loaded: LoadedProfile, profile: Profile, sysroot: Sysroot
 
 function checkPinning(topology: CpuTopology, profile: Profile): Check[] {
   const pinning = profile.pinning;
-  if (!pinning || pinning.vcpus.length === 0) return [];
+  if (!pinning || guestCpus(pinning).length === 0) return [];
   const byNumber = new Map(topology.cpus.map((cpu) => [cpu.cpu, cpu]));
-  const pinned = [...new Set([...pinning.vcpus, ...(pinning.emulator ?? [])])];
+  const pinned = [...new Set([...guestCpus(pinning), ...(pinning.emulator ?? [])])];
   const absent = pinned.filter((cpu) => !byNumber.has(cpu));
   const offline = pinned.filter((cpu) => byNumber.get(cpu)?.online === false);
   const checks: Check[] = [];
@@ -259,8 +260,8 @@ function checkPinning(topology: CpuTopology, profile: Profile): Check[] {
   } else {
     checks.push(check('pass', 'pinned CPUs', `${formatCpuList(pinned)} exist and are online`));
   }
-  const guest = new Set(pinning.vcpus);
-  const split = pinning.vcpus.filter((cpu) => (byNumber.get(cpu)?.threadSiblings ?? []).some((sibling) => !guest.has(sibling)));
+  const guest = new Set(guestCpus(pinning));
+  const split = [...guest].filter((cpu) => (byNumber.get(cpu)?.threadSiblings ?? []).some((sibling) => !guest.has(sibling)));
   checks.push(
     split.length === 0
       ? check('pass', 'SMT siblings', 'the guest has whole cores: no host thread shares a core with a vCPU')
@@ -285,9 +286,9 @@ function checkScheduler(sysroot: Sysroot, profile: Profile): Check[] {
   if (!throttling.off) {
     return [check('warn', name, describeRtStall(throttling), `pinning.scheduler: { policy: other, nice: -20 } (the default), or host.sysctl ${RT_RUNTIME_SYSCTL}: -1 (safe only on CPUs nothing else needs)`)];
   }
-  const cpus = formatCpuList(pinning.vcpus);
+  const cpus = formatCpuList(guestCpus(pinning));
   const isolated = isolatedCpus(sysroot);
-  const kept = profile.host.shield !== false || pinning.vcpus.every((cpu) => isolated.includes(cpu));
+  const kept = profile.host.shield !== false || guestCpus(pinning).every((cpu) => isolated.includes(cpu));
   const off = throttling.off === 'profile' ? `off while the VM runs (host.sysctl ${RT_RUNTIME_SYSCTL}: -1)` : `off on this host (${RT_RUNTIME_SYSCTL} is -1)`;
   const detail = `real-time throttling ${off}: a busy ${throttling.policy} vCPU keeps CPUs ${cpus} for as long as it runs, and the kernel's own work bound there (kworkers, RCU, timers) waits; safe only on CPUs nothing else needs`;
   return [

@@ -19,7 +19,7 @@ export function checkHostCpus(profile: Profile, sysroot: Sysroot, report: Report
     report('pinning', `cannot tell which CPUs the host has (${sysroot.path('/sys/devices/system/cpu/present')} is unreadable)`);
     return;
   }
-  for (const list of ['vcpus', 'emulator'] as const) {
+  for (const list of ['vcpus', 'cpus', 'emulator'] as const) {
     const missing = (pinning[list] ?? []).filter((cpu) => !present.includes(cpu));
     if (missing.length > 0) {
       report(`pinning.${list}`, `host CPU${missing.length > 1 ? 's' : ''} ${formatCpuList(missing)} ${missing.length > 1 ? 'do' : 'does'} not exist here (this host has ${formatCpuList(present)})`);

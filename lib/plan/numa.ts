@@ -10,6 +10,7 @@ import type { Sysroot } from '../host/sysroot.js';
 import { readCpuTopology } from '../host/topology.js';
 import type { Profile } from '../profile/schema.js';
 import type { Diagnostics, GuestNuma, GuestNumaNode } from '../qemu/arg.js';
+import { guestCpus, guestCpusKey } from '../qemu/pinning.js';
 import { formatSize, parseSize } from '../size.js';
 import type { Report } from './host-checks.js';
 
@@ -46,9 +47,11 @@ function poolProblem(profile: Profile, sysroot: Sysroot, pageSize: number, node:
 /** The binding guest memory gets on this host, or undefined (one node, no pinning, or nothing to bind to). */
 export function resolveNuma(profile: Profile, sysroot: Sysroot, report: Report, diagnostics: Diagnostics): GuestNuma | undefined {
   const { memory } = profile;
-  const vcpus = profile.pinning?.vcpus ?? [];
-  if (vcpus.length === 0) {
-    if (memory.numa) diagnostics.error('memory.numa', 'mirror follows the host nodes of the pinned vCPUs: it needs pinning.vcpus');
+  // A CPU set all vCPUs share (pinning.cpus) stands for them all here: memory can follow its node, but no vCPU has a node of its own to mirror.
+  const vcpus = profile.pinning ? guestCpus(profile.pinning) : [];
+  const key = profile.pinning ? guestCpusKey(profile.pinning) : 'pinning.vcpus';
+  if (vcpus.length === 0 || (memory.numa && profile.pinning?.cpus)) {
+    if (memory.numa) diagnostics.error('memory.numa', `mirror follows the host nodes of the pinned vCPUs: it needs pinning.vcpus${profile.pinning?.cpus ? ' (with pinning.cpus the vCPUs share one set and have no node of their own)' : ''}`);
     return undefined;
   }
   const nodeOf = new Map(readCpuTopology(sysroot).cpus.flatMap(({ cpu, node }) => (node === undefined ? [] : [[cpu, node] as const])));
@@ -76,7 +79,8 @@ export function resolveNuma(profile: Profile, sysroot: Sysroot, report: Report, 
   }
 
   if (!memory.numa) {
-    diagnostics.warn('pinning.vcpus', `the pinned vCPUs span NUMA nodes (${groups.map(describe).join('; ')}): guest memory is bound to none; memory.numa: mirror gives the guest one NUMA node per host node`);
+    if (profile.pinning?.cpus) diagnostics.warn(key, `the vCPUs' shared CPU set spans NUMA nodes (${groups.map((group) => `node ${group.hostNode}: CPUs ${formatCpuList(group.hostCpus)}`).join('; ')}): guest memory is bound to none`);
+    else diagnostics.warn(key, `the pinned vCPUs span NUMA nodes (${groups.map(describe).join('; ')}): guest memory is bound to none; memory.numa: mirror gives the guest one NUMA node per host node`);
     return undefined;
   }
   const unit = pageSize ?? SPLIT_UNIT;

@@ -128,7 +128,9 @@ const cpu = mapping({
 const autoCpuList = () => v.union([v.literal('auto'), cpuList()], 'expected a CPU list like [2, 3] or "2-3,6", or auto');
 
 const pinningMapping = mapping({
-  vcpus: autoCpuList(),
+  vcpus: v.optional(autoCpuList()),
+  // One CPU set every QEMU thread shares (the server guide's `taskset -c 14-17,32-35` for 16 vCPUs): process mode only.
+  cpus: v.optional(cpuList()),
   emulator: v.optional(autoCpuList()),
   iothreads: v.optional(cpuList()),
   // The default follows the measurements in profiles/README.md: a busy vCPU at nice -20 waits least,
@@ -146,7 +148,10 @@ const pinningMapping = mapping({
 
 type PinningMapping = v.InferOutput<typeof pinningMapping>;
 
-/** Pinning with every CPU list filled in; `auto` says which form asked the plan to choose the CPUs. */
+/**
+ * Pinning with every CPU list filled in; `auto` says which form asked the plan to choose the CPUs.
+ * With `cpus` (one set shared by all vCPUs, process mode) `vcpus` is empty: no vCPU has a CPU of its own.
+ */
 export type Pinning = Omit<PinningMapping, 'vcpus' | 'emulator'> & { vcpus: number[]; emulator?: number[]; auto?: 'pinning' | 'vcpus' };
 
 /**
@@ -157,10 +162,19 @@ const pinning = v.pipe(
   v.custom<Record<string, unknown> | 'auto'>((value) => value === 'auto' || isMapping(value), 'expected auto or a mapping of keys'),
   v.transform((value) => (value === 'auto' ? { vcpus: 'auto', emulator: 'auto' } : value)),
   pinningMapping,
+  v.check((value) => value.vcpus !== undefined || value.cpus !== undefined, 'expected vcpus (a host CPU for each vCPU) or cpus (one CPU set for all of them, mode: process)'),
+  v.forward(
+    v.check((value) => value.vcpus === undefined || value.cpus === undefined, 'cpus and vcpus exclude each other: cpus is one CPU set all vCPUs share, vcpus a CPU for each'),
+    ['cpus'],
+  ),
+  v.forward(
+    v.check((value) => value.cpus === undefined || value.mode === 'process', 'a CPU set shared by all vCPUs needs mode: process (threads mode pins each vCPU to a CPU of its own: use vcpus)'),
+    ['cpus'],
+  ),
   v.check((value) => value.emulator !== 'auto' || value.vcpus === 'auto', 'emulator: auto goes with vcpus: auto'),
   v.transform(({ vcpus, emulator, ...rest }): Pinning => ({
     ...rest,
-    vcpus: vcpus === 'auto' ? [] : vcpus,
+    vcpus: vcpus === 'auto' || vcpus === undefined ? [] : vcpus,
     ...(emulator === undefined || emulator === 'auto' ? {} : { emulator }),
     ...(vcpus === 'auto' ? { auto: emulator === 'auto' ? 'pinning' : 'vcpus' } : {}),
   })),

@@ -40,7 +40,8 @@ export function buildCpu({ profile, version, diagnostics }: BuildInput): Arg[] {
 /** The guest topology; cores default to what the pinned vCPU count implies. */
 export function resolveTopology({ profile, diagnostics }: BuildInput): { sockets: number; cores: number; threads: number; vcpus: number; derivedCores: boolean } {
   const { sockets, threads } = profile.cpu;
-  const pinned = profile.pinning?.vcpus.length;
+  // A CPU set shared by all vCPUs (pinning.cpus) says nothing about how many there are.
+  const pinned = profile.pinning && !profile.pinning.cpus ? profile.pinning.vcpus.length : undefined;
   let cores = profile.cpu.cores;
   let derivedCores = false;
   if (cores === undefined) {
@@ -61,8 +62,10 @@ export function resolveTopology({ profile, diagnostics }: BuildInput): { sockets
 /** `-smp 2,sockets=1,cores=2,threads=1` */
 export function buildSmp(input: BuildInput): Arg[] {
   const topology = resolveTopology(input);
-  const notes = topology.derivedCores && input.profile.pinning ? [`cores=${topology.cores} ← derived: ${input.profile.pinning.vcpus.length} pinned vCPUs / (${topology.sockets} socket(s) × ${topology.threads} thread(s))`] : [];
-  const from = ['cpu.sockets', ...(topology.derivedCores ? (input.profile.pinning ? ['pinning.vcpus'] : []) : ['cpu.cores']), 'cpu.threads'];
+  const pinning = input.profile.pinning;
+  const perVcpu = pinning !== undefined && !pinning.cpus;
+  const notes = topology.derivedCores && perVcpu ? [`cores=${topology.cores} ← derived: ${pinning.vcpus.length} pinned vCPUs / (${topology.sockets} socket(s) × ${topology.threads} thread(s))`] : [];
+  const from = ['cpu.sockets', ...(topology.derivedCores ? (perVcpu ? ['pinning.vcpus'] : []) : ['cpu.cores']), 'cpu.threads'];
   return [
     arg(['-smp', formatProps(String(topology.vcpus), [['sockets', topology.sockets], ['cores', topology.cores], ['threads', topology.threads]])], from, notes),
   ];

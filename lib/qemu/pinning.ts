@@ -18,10 +18,18 @@ const takesNice = (scheduler: Scheduler) => scheduler.policy === 'other' || sche
 /** The profile's priority, or chrt's usual one: 1 for the real-time policies, 0 for the others. */
 export const priorityOf = (scheduler: Scheduler) => scheduler.priority ?? (isRealtime(scheduler) ? 1 : 0);
 
-/** The CPUs QEMU's threads may run on in process mode: the vCPUs' and the emulator's. */
+type Pinning = NonNullable<BuildInput['profile']['pinning']>;
+
+/** The host CPUs the vCPUs run on: the set they share (`pinning.cpus`), else each one's own (`pinning.vcpus`). */
+export const guestCpus = (pinning: Pinning): number[] => pinning.cpus ?? pinning.vcpus;
+
+/** The key those CPUs come from, for messages and --explain. */
+export const guestCpusKey = (pinning: Pinning) => (pinning.cpus ? 'pinning.cpus' : 'pinning.vcpus');
+
+/** The CPUs QEMU's threads may run on in process mode: the vCPUs' (or their shared set) and the emulator's. */
 export function processCpus({ profile }: BuildInput): number[] {
   const pinning = profile.pinning;
-  return pinning ? [...new Set([...pinning.vcpus, ...(pinning.emulator ?? [])])] : [];
+  return pinning ? [...new Set([...guestCpus(pinning), ...(pinning.emulator ?? [])])] : [];
 }
 
 /** Checks the pinning lists themselves (host CPUs are checked by the plan against the host). */
@@ -59,8 +67,10 @@ export function buildWrappers(input: BuildInput): Arg[] {
   const cpus = formatCpuList(processCpus(input));
   const notes = pinning.emulator
     ? [`process mode: vCPU and emulator threads all share ${cpus}; mode: threads pins each thread`]
-    : ['process mode: every QEMU thread inherits the mask'];
-  args.push(arg(['taskset', '-c', cpus], ['pinning.vcpus', ...(pinning.emulator ? ['pinning.emulator'] : []), 'pinning.mode'], notes));
+    : pinning.cpus
+      ? [`process mode: every QEMU thread, each of the vCPUs included, may run on any of ${cpus}`]
+      : ['process mode: every QEMU thread inherits the mask'];
+  args.push(arg(['taskset', '-c', cpus], [guestCpusKey(pinning), ...(pinning.emulator ? ['pinning.emulator'] : []), 'pinning.mode'], notes));
   return args;
 }
 

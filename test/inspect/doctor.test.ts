@@ -143,6 +143,15 @@ t.test('pinning: CPUs that do not exist or are offline, split siblings', async (
   t.match(find(doctor(absent, host('inspur-nf5212m5')), 'pinned CPUs')[0], { status: 'fail', detail: '70 do not exist' });
 });
 
+t.test('pinning: a CPU set all vCPUs share (pinning.cpus) is checked as the guest’s CPUs', async (t) => {
+  // The server guide's taskset: 14-17 and their siblings 32-35 are whole cores.
+  const shared = doctor(profileFile(t, 'memory: { size: 4G }\ncpu: { cores: 8, threads: 2 }\npinning: { cpus: "14-17,32-35", mode: process }\n'), host('inspur-nf5212m5'));
+  t.match(find(shared, 'pinned CPUs')[0], { status: 'pass', detail: '14-17,32-35 exist and are online' });
+  t.match(find(shared, 'SMT siblings')[0], { status: 'pass' });
+  const half = doctor(profileFile(t, 'memory: { size: 4G }\npinning: { cpus: "14-17", mode: process }\n'), host('inspur-nf5212m5'));
+  t.match(find(half, 'SMT siblings')[0], { status: 'warn', detail: /the siblings of vCPU CPUs 14-17 stay with the host/ });
+});
+
 t.test('the vCPU scheduler: RT throttling warned, turning it off explained, isolated CPUs make it safe', async (t) => {
   const on = (yaml: string, sysroot = host('inspur-nf5212m5')) => find(doctor(profileFile(t, `memory: { size: 4G }\n${yaml}`), sysroot), 'vCPU scheduler');
   t.match(on('pinning: { vcpus: [10, 28] }\n'), [{ status: 'pass', detail: 'other nice -20: real-time throttling does not apply' }], 'the default');

@@ -38,3 +38,9 @@ t.test('pinning: auto and vcpus: auto are fine for editors, other words are not'
   t.not(check('pinning: automatic\n').length, 0);
   t.same(check('extends: ../../../../profiles/windows-base.yaml\n' + readFileSync(join(REPO, 'test/fixtures/inspect/profiles/hybrid-gaming.yaml'), 'utf8').split('\n').filter((line) => !line.startsWith('extends')).join('\n')), []);
 });
+
+t.test('pinning.cpus, and every imported profile, are fine for editors', async (t) => {
+  t.same(check('pinning: { cpus: "14-17,32-35", mode: process }\n'), []);
+  const imported = join(REPO, 'test/fixtures/import');
+  for (const name of readdirSync(imported).filter((file) => file.endsWith('.yaml'))) t.same(check(readFileSync(join(imported, name), 'utf8')), [], name);
+});

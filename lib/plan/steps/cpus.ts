@@ -2,6 +2,7 @@
 import { formatCpuList } from '../../cpu-list.js';
 import { readOnlineCpus } from '../../host/cpus.js';
 import { formatPciAddress, parsePciAddress } from '../../pci-address.js';
+import { guestCpus, guestCpusKey } from '../../qemu/pinning.js';
 import type { StepContext } from './context.js';
 import { setValue, type StepDraft } from '../step.js';
 
@@ -12,7 +13,7 @@ const SHIELDED_UNITS = ['init.scope', 'system.slice', 'user.slice'];
 export function hostCpus({ profile, sysroot }: StepContext): { cpus: number[] } | { none: string; unreadable?: true } {
   const online = readOnlineCpus(sysroot);
   if (!online) return { none: `cannot tell which CPUs are online (${sysroot.path('/sys/devices/system/cpu/online')} is unreadable)`, unreadable: true };
-  const vcpus = new Set(profile.pinning!.vcpus);
+  const vcpus = new Set(guestCpus(profile.pinning!));
   const left = online.filter((cpu) => !vcpus.has(cpu));
   return left.length > 0 ? { cpus: left } : { none: `the vCPUs take every online CPU (${formatCpuList(online)}); leave the host at least one` };
 }
@@ -20,15 +21,17 @@ export function hostCpus({ profile, sysroot }: StepContext): { cpus: number[] } 
 export function planGovernor({ profile, sysroot, report }: StepContext): StepDraft[] {
   const governor = profile.host.governor ?? (profile.pinning ? 'performance' : false);
   if (governor === false || !profile.pinning) return [];
-  const available = sysroot.readText(`/sys/devices/system/cpu/cpu${profile.pinning.vcpus[0]}/cpufreq/scaling_available_governors`)?.trim().split(/\s+/);
+  const cpus = guestCpus(profile.pinning);
+  const key = guestCpusKey(profile.pinning);
+  const available = sysroot.readText(`/sys/devices/system/cpu/cpu${cpus[0]}/cpufreq/scaling_available_governors`)?.trim().split(/\s+/);
   if (available && !available.includes(governor)) {
-    report(profile.host.governor ? 'host.governor' : 'pinning.vcpus', `this host's CPUs offer the ${available.join(', ')} governors, not ${governor}`);
+    report(profile.host.governor ? 'host.governor' : key, `this host's CPUs offer the ${available.join(', ')} governors, not ${governor}`);
     return [];
   }
-  const step = { id: 'cpu-governor', phase: 'launch' as const, title: `set the ${governor} governor on the guest's CPUs ${formatCpuList(profile.pinning.vcpus)}`, from: ['pinning.vcpus', ...(profile.host.governor ? ['host.governor'] : [])] };
+  const step = { id: 'cpu-governor', phase: 'launch' as const, title: `set the ${governor} governor on the guest's CPUs ${formatCpuList(cpus)}`, from: [key, ...(profile.host.governor ? ['host.governor'] : [])] };
   const file = (cpu: number) => `/sys/devices/system/cpu/cpu${cpu}/cpufreq/scaling_governor`;
-  const withCpufreq = [...profile.pinning.vcpus].sort((a, b) => a - b).filter((cpu) => sysroot.exists(file(cpu)));
-  const notes = withCpufreq.length < profile.pinning.vcpus.length ? [`no cpufreq for CPUs ${formatCpuList(profile.pinning.vcpus.filter((cpu) => !withCpufreq.includes(cpu)))}`] : [];
+  const withCpufreq = [...cpus].sort((a, b) => a - b).filter((cpu) => sysroot.exists(file(cpu)));
+  const notes = withCpufreq.length < cpus.length ? [`no cpufreq for CPUs ${formatCpuList(cpus.filter((cpu) => !withCpufreq.includes(cpu)))}`] : [];
   const toChange = withCpufreq.filter((cpu) => sysroot.readText(file(cpu))?.trim() !== governor);
   if (toChange.length === 0) return [{ ...step, notes, skip: withCpufreq.length === 0 ? 'this host has no CPU frequency scaling' : `already ${governor}` }];
   return [{ ...step, notes, actions: toChange.map((cpu) => setValue(file(cpu), governor)) }];
@@ -40,7 +43,7 @@ export function planShield(context: StepContext): StepDraft[] {
   const setting = profile.host.shield;
   if (setting === false) return [];
   if (!profile.pinning) {
-    context.report('host.shield', 'shielding needs pinning.vcpus: it keeps the host off the vCPUs’ CPUs');
+    context.report('host.shield', 'shielding needs pinning.vcpus or pinning.cpus: it keeps the host off the vCPUs’ CPUs');
     return [];
   }
   const host = hostCpus(context);
@@ -85,25 +88,25 @@ export function planIrqAffinity(context: StepContext): StepDraft[] {
   const wanted = profile.host.irqAffinity ?? profile.pinning !== undefined;
   if (!wanted) return [];
   if (!profile.pinning) {
-    context.report('host.irqAffinity', 'IRQ affinity needs pinning.vcpus: it sends the devices’ IRQs to the vCPUs’ CPUs');
+    context.report('host.irqAffinity', 'IRQ affinity needs pinning.vcpus or pinning.cpus: it sends the devices’ IRQs to the vCPUs’ CPUs');
     return [];
   }
   const host = hostCpus(context);
-  const step = { id: 'irq-affinity', phase: 'running' as const, from: ['pinning.vcpus', ...(profile.host.irqAffinity !== undefined ? ['host.irqAffinity'] : [])] };
+  const step = { id: 'irq-affinity', phase: 'running' as const, from: [guestCpusKey(profile.pinning), ...(profile.host.irqAffinity !== undefined ? ['host.irqAffinity'] : [])] };
   if ('none' in host) {
     // Asked for, it is an error; on by default with pinning, it just cannot apply here, unless the host could not be read.
-    if (profile.host.irqAffinity || host.unreadable) context.report(profile.host.irqAffinity ? 'host.irqAffinity' : 'pinning.vcpus', host.none);
+    if (profile.host.irqAffinity || host.unreadable) context.report(profile.host.irqAffinity ? 'host.irqAffinity' : guestCpusKey(profile.pinning), host.none);
     return profile.host.irqAffinity ? [] : [{ ...step, title: 'move IRQs off the guest’s CPUs', skip: host.none }];
   }
   const cpus = host.cpus;
   const devices = profile.passthrough.map((device) => formatPciAddress(parsePciAddress(device.host)!));
-  const guestCpus = [...profile.pinning.vcpus];
+  const toGuest = [...guestCpus(profile.pinning)];
   return [
     {
       ...step,
-      title: `send the passed devices' IRQs to CPUs ${formatCpuList(guestCpus)} and the other IRQs to CPUs ${formatCpuList(cpus)}`,
+      title: `send the passed devices' IRQs to CPUs ${formatCpuList(toGuest)} and the other IRQs to CPUs ${formatCpuList(cpus)}`,
       notes: devices.length > 0 ? [`waits up to ${IRQ_TIMEOUT_MS / 1000}s for QEMU to open ${devices.join(', ')}, then follows new vfio IRQs while the VM runs`] : [],
-      actions: [{ do: { kind: 'irq-affinity', devices, guestCpus, hostCpus: cpus, timeoutMs: IRQ_TIMEOUT_MS }, undo: [{ kind: 'restore-irq-affinity' }] }],
+      actions: [{ do: { kind: 'irq-affinity', devices, guestCpus: toGuest, hostCpus: cpus, timeoutMs: IRQ_TIMEOUT_MS }, undo: [{ kind: 'restore-irq-affinity' }] }],
     },
   ];
 }

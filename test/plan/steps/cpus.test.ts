@@ -4,7 +4,7 @@
 import t from 'tap';
 import type { Sysroot } from '../../../lib/host/sysroot.js';
 import type { StepContext } from '../../../lib/plan/steps/context.js';
-import { planGovernor, planIrqAffinity, planShield } from '../../../lib/plan/steps/cpus.js';
+import { hostCpus, planGovernor, planIrqAffinity, planShield } from '../../../lib/plan/steps/cpus.js';
 import { host, load, writeTree } from '../../fixtures/helpers.js';
 import { errorLines, profileOf, recorder, sysrootOf } from '../../fixtures/trees.js';
 
@@ -127,7 +127,7 @@ t.test('shield cgroup without the cpuset controller: an error, no step', async (
 t.test('shield without pinning, or with vCPUs on every CPU: an error, no step', async (t) => {
   const unpinned = contextOf({ host: { shield: true } }, host('z77-i5-2500'));
   t.strictSame(planShield(unpinned.context), []);
-  t.strictSame(unpinned.reports, ['host.shield: shielding needs pinning.vcpus: it keeps the host off the vCPUs’ CPUs']);
+  t.strictSame(unpinned.reports, ['host.shield: shielding needs pinning.vcpus or pinning.cpus: it keeps the host off the vCPUs’ CPUs']);
   const everything = contextOf({ pinning: { vcpus: [3, 2, 1, 0] }, host: { shield: 'systemd' } }, host('z77-i5-2500'));
   t.strictSame(planShield(everything.context), []);
   t.strictSame(everything.reports, ['host.shield: the vCPUs take every online CPU (0-3); leave the host at least one']);
@@ -181,7 +181,7 @@ t.test('IRQ affinity: host.irqAffinity false turns it off; no pinning, no step',
 t.test('IRQ affinity asked for without pinning, or with vCPUs on every CPU: an error, no step', async (t) => {
   const unpinned = contextOf({ host: { irqAffinity: true } }, host('z77-i5-2500'));
   t.strictSame(planIrqAffinity(unpinned.context), []);
-  t.strictSame(unpinned.reports, ['host.irqAffinity: IRQ affinity needs pinning.vcpus: it sends the devices’ IRQs to the vCPUs’ CPUs']);
+  t.strictSame(unpinned.reports, ['host.irqAffinity: IRQ affinity needs pinning.vcpus or pinning.cpus: it sends the devices’ IRQs to the vCPUs’ CPUs']);
   const everything = contextOf({ pinning: { vcpus: '0-3' }, host: { irqAffinity: true } }, host('z77-i5-2500'));
   t.strictSame(planIrqAffinity(everything.context), []);
   t.strictSame(everything.reports, ['host.irqAffinity: the vCPUs take every online CPU (0-3); leave the host at least one']);
@@ -201,4 +201,15 @@ t.test('online CPUs unreadable: the shield asked for is reported, the defaulted 
   t.strictSame(planShield(context), []);
   t.strictSame(planIrqAffinity(context).map((step) => step.skip), [why]);
   t.strictSame(reports, [`host.shield: ${why}`, `pinning.vcpus: ${why}`]);
+});
+
+t.test('a CPU set all vCPUs share (pinning.cpus) is the guest’s CPUs for the governor, the shield and IRQs', async (t) => {
+  const { context } = contextOf({ pinning: { cpus: '2-3', mode: 'process' }, host: { shield: 'cgroup', irqAffinity: true } }, host('z77-i5-2500'));
+  const [governor] = planGovernor(context);
+  t.equal(governor!.title, "set the performance governor on the guest's CPUs 2-3");
+  t.strictSame(governor!.from, ['pinning.cpus']);
+  const [irq] = planIrqAffinity(context);
+  t.match(irq!.title, /IRQs to CPUs 2-3 and the other IRQs to CPUs 0-1$/);
+  t.strictSame(irq!.from, ['pinning.cpus', 'host.irqAffinity']);
+  t.strictSame(hostCpus(context), { cpus: [0, 1] }, 'the shield leaves the host the CPUs outside the set');
 });
