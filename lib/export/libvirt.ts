@@ -14,7 +14,7 @@ import type { Plan } from '../plan/plan.js';
 import type { Profile } from '../profile/schema.js';
 import type { Diagnostics, ResolvedFirmware } from '../qemu/arg.js';
 import { placeCards } from '../qemu/pcie.js';
-import { priorityOf } from '../qemu/pinning.js';
+import { guestCpus, priorityOf } from '../qemu/pinning.js';
 import { atLeast, parseQemuVersion } from '../qemu/version.js';
 import { formatSize } from '../size.js';
 import { guestSlots } from './guest-slots.js';
@@ -152,7 +152,7 @@ function cpuElements(context: Context): XmlNode[] {
     const allVcpus = `0-${vcpus - 1}`;
     if (pinning.mode === 'process') {
       // taskset: one CPU set for every QEMU thread, libvirt's default set for the domain; chrt: every thread's policy.
-      cpuset = formatCpuList([...pinning.vcpus, ...(pinning.emulator ?? [])]);
+      cpuset = formatCpuList([...guestCpus(pinning), ...(pinning.emulator ?? [])]);
       if (sched) {
         tune.push(comment('pinning.mode: process: chrt gives every QEMU thread the policy'));
         tune.push(el('vcpusched', { vcpus: allVcpus, ...sched }));

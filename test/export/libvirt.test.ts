@@ -137,6 +137,7 @@ t.test('what the XML carries beyond the command line', async (t) => {
   t.match(get('gaming-9900k').xml, /<vcpupin vcpu='0' cpuset='2'\/>[\s\S]*<vcpupin vcpu='11' cpuset='15'\/>\n *<emulatorpin cpuset='0-1,8-9'\/>/, 'threads mode: one vcpupin per vCPU, emulatorpin');
   t.match(get('gaming-9900k').xml, "<page size='1048576' unit='KiB'/>", '1G pages');
   t.match(get('mediapc').xml, "<vcpu placement='static' cpuset='2-3'>2</vcpu>", 'process mode: one CPU set for every thread');
+  t.match(get('pinning-shared-set').xml, "<vcpu placement='static' cpuset='14-17,32-35'>16</vcpu>", 'pinning.cpus: the shared set, smaller than the vCPU count');
   t.match(get('pinning-emulator').xml, /<emulatorpin cpuset='0,32'\/>\n *<vcpusched vcpus='0-7' scheduler='fifo' priority='50'\/>\n *<\/cputune>/, 'threads mode: the vCPUs alone get the policy');
   t.match(get('mediapc').xml, /<vcpusched vcpus='0-1' scheduler='rr' priority='1'\/>\n *<emulatorsched scheduler='rr' priority='1'\/>/, 'process mode: chrt reaches the emulator too');
   t.match(get('network-backends').xml, /<model type='virtio'\/>\n *<driver name='vhost'\/>\n *<boot order='1'\/>/, 'a NIC\'s boot order (domxml-to-native drops NICs\' boot orders)');
