@@ -4,22 +4,14 @@
  */
 import * as v from 'valibot';
 import { profileSchema } from '../profile/schema.js';
+import { unwrapSchema } from '../profile/schema-walk.js';
 
 type Segment = string | number;
-
-/** Looks through optional, union and pipe wrappers to the object and array schemas inside. */
-function unwrap(schema: unknown): unknown[] {
-  const s = schema as { wrapped?: unknown; options?: unknown[]; pipe?: { kind: string }[] };
-  if (s.wrapped) return unwrap(s.wrapped);
-  if (Array.isArray(s.options)) return s.options.flatMap(unwrap);
-  if (Array.isArray(s.pipe)) return s.pipe.slice(1).filter((item) => item.kind === 'schema').flatMap(unwrap);
-  return [schema];
-}
 
 function schemaAt(path: readonly Segment[]): unknown {
   let schema: unknown = profileSchema;
   for (const segment of path) {
-    const inside = unwrap(schema)
+    const inside = unwrapSchema(schema)
       .map((s) => s as { entries?: Record<string, unknown>; item?: unknown; value?: unknown; type?: string })
       .map((s) => (typeof segment === 'number' ? s.item : (s.entries?.[segment] ?? (s.type === 'record' ? s.value : undefined))))
       .find((found) => found !== undefined);
@@ -40,5 +32,5 @@ export function invalidAt(path: readonly Segment[], value: unknown): string | un
 /** The keys of the mapping at `path`, in the schema's order ([] when it is no mapping). */
 export function keyOrder(path: readonly Segment[]): string[] {
   const schema = schemaAt(path);
-  return schema === undefined ? [] : [...new Set(unwrap(schema).flatMap((s) => Object.keys((s as { entries?: object }).entries ?? {})))];
+  return schema === undefined ? [] : [...new Set(unwrapSchema(schema).flatMap((s) => Object.keys((s as { entries?: object }).entries ?? {})))];
 }

@@ -12,6 +12,7 @@ import { formatKeyPath, parentKeyPath, type KeyPath } from './key-path.js';
 import { readProfileFile } from './parse-cache.js';
 import { profileSchema, type Profile } from './schema.js';
 import { suggestKey } from './suggest.js';
+import { unwrapSchema } from './schema-walk.js';
 
 export interface Position {
   file: string;
@@ -198,20 +199,12 @@ function describeIssue(issue: Issue, origins: Origins, locate: LoadedProfile['lo
 function knownKeys(path: KeyPath): string[] {
   let schemas: unknown[] = [profileSchema];
   for (const segment of path) {
-    schemas = schemas.flatMap(unwrap).flatMap((schema) => {
+    schemas = schemas.flatMap(unwrapSchema).flatMap((schema) => {
       const s = schema as { entries?: Record<string, unknown>; item?: unknown };
       if (typeof segment === 'number') return s.item ? [s.item] : [];
       return s.entries?.[segment] ? [s.entries[segment]] : [];
     });
   }
-  return [...new Set(schemas.flatMap(unwrap).flatMap((schema) => Object.keys((schema as { entries?: object }).entries ?? {})))];
+  return [...new Set(schemas.flatMap(unwrapSchema).flatMap((schema) => Object.keys((schema as { entries?: object }).entries ?? {})))];
 }
 
-/** Looks through optional, union and pipe wrappers to the object and array schemas inside. */
-function unwrap(schema: unknown): unknown[] {
-  const s = schema as { wrapped?: unknown; options?: unknown[]; pipe?: { kind: string }[] };
-  if (s.wrapped) return unwrap(s.wrapped);
-  if (Array.isArray(s.options)) return s.options.flatMap(unwrap);
-  if (Array.isArray(s.pipe)) return s.pipe.slice(1).filter((item) => item.kind === 'schema').flatMap(unwrap);
-  return [schema];
-}

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import t, { type Test } from 'tap';
-import { changes, copyHost, FAKE_QEMU, fileExists, snapshot, start, waitFor, waitForLine, alive } from '../fixtures/launch.js';
+import { changes, copyHost, FAKE_QEMU, fileExists, mediapcZ77Running, snapshot, start, waitFor, waitForLine, alive } from '../fixtures/launch.js';
 import { FIXTURES, planOn, REPO, writeTree } from '../fixtures/helpers.js';
 import { Sysroot } from '../../lib/host/sysroot.js';
 import { renderSteps } from '../../lib/plan/render-steps.js';
@@ -34,23 +34,8 @@ t.test("mediapc on the blog's Z77 host: the on-boot.sh changes while it runs, no
   await waitForLine(launcher, RUNNING);
   const { pid, argv } = qemu();
   t.strictSame(argv, golden('mediapc').slice(7), 'QEMU got the planned argv; chrt, taskset and prlimit were logged, not run');
-  const irqs = (list: number[], from: string, to: string) => list.map((irq) => `/proc/irq/${irq}/smp_affinity_list: ${from} → ${to}`);
-  const running = changes(before, snapshot(root)).filter((line) => !line.startsWith('/proc/interrupts') && !/^\+\/proc\/irq\/20\d(\/|:)/.test(line) && !line.startsWith('+/run/boot-vm'));
-  t.strictSame(running, [
-    ...irqs([1, 120, 121, 122, 123, 124, 125, 126, 127, 128, 8, 9], '0-3', '0-1'),
-    '/proc/sys/kernel/nmi_watchdog: 1 → 0',
-    '/proc/sys/kernel/watchdog: 1 → 0',
-    '/proc/sys/vm/stat_interval: 1 → 120',
-    '/sys/bus/pci/devices/0000:00:14.0/driver_override: (null) → vfio-pci',
-    '/sys/bus/pci/devices/0000:00:1a.0/driver_override: (null) → vfio-pci',
-    '/sys/bus/pci/devices/0000:00:1d.0/driver_override: (null) → vfio-pci',
-    '/sys/bus/workqueue/devices/writeback/cpumask: ffffffff,ffffffff → 3'.replace('ffffffff,ffffffff', 'f'),
-    '/sys/class/vtconsole/vtcon1/bind: 1 → 0',
-    '/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor: ondemand → performance',
-    '/sys/devices/system/cpu/cpu3/cpufreq/scaling_governor: ondemand → performance',
-    '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages: 0 → 4096',
-    '/sys/module/kvm/parameters/ignore_msrs: N → Y',
-  ].sort(), 'exactly these files, with these values');
+  const running = mediapcZ77Running(before, snapshot(root));
+  t.strictSame(running.actual, running.expected, 'exactly these files, with these values');
   for (let irq = 200; irq <= 204; irq++) t.equal(readFileSync(join(root, `proc/irq/${irq}/smp_affinity_list`), 'utf8'), '2-3\n', `vfio IRQ ${irq} is on the guest's CPUs`);
   t.ok(fileExists(join(root, 'run/boot-vm/mediapc.journal')), 'the journal is under the sysroot');
   launcher.child.kill('SIGTERM');

@@ -11,7 +11,7 @@ import t, { type Test } from 'tap';
 import { shellScript } from '../../lib/export/shell.js';
 import { planShipped, shippedProfiles } from '../fixtures/export.js';
 import { FIXTURES, REPO, hostRoot } from '../fixtures/helpers.js';
-import { changes, copyHost, FAKE_QEMU, snapshot, waitFor, alive } from '../fixtures/launch.js';
+import { changes, copyHost, FAKE_QEMU, mediapcZ77Running, snapshot, waitFor, alive } from '../fixtures/launch.js';
 
 t.setTimeout(120_000);
 
@@ -52,27 +52,8 @@ t.test("mediapc on the blog's Z77 host: the on-boot.sh changes while QEMU runs, 
   await waitFor(`the vfio IRQs on the guest's CPUs:\n${run.stderr()}`, () => existsSync(join(root, 'proc/irq/204/smp_affinity_list')) && readFileSync(join(root, 'proc/irq/204/smp_affinity_list'), 'utf8') === '2-3\n');
   const plan = planShipped('mediapc');
   t.strictSame(qemuOf(run.record).argv, plan.args.slice(plan.wrappers + 1).flatMap((arg) => arg.words), 'QEMU got the planned argv; chrt, taskset and prlimit were printed, not run');
-  const irqs = (list: number[], from: string, to: string) => list.map((irq) => `/proc/irq/${irq}/smp_affinity_list: ${from} → ${to}`);
-  const running = changes(before, snapshot(root)).filter((line) => !line.startsWith('/proc/interrupts') && !/^\+\/proc\/irq\/20\d(\/|:)/.test(line) && !line.startsWith('+/run/boot-vm'));
-  t.strictSame(
-    running,
-    [
-      ...irqs([1, 120, 121, 122, 123, 124, 125, 126, 127, 128, 8, 9], '0-3', '0-1'),
-      '/proc/sys/kernel/nmi_watchdog: 1 → 0',
-      '/proc/sys/kernel/watchdog: 1 → 0',
-      '/proc/sys/vm/stat_interval: 1 → 120',
-      '/sys/bus/pci/devices/0000:00:14.0/driver_override: (null) → vfio-pci',
-      '/sys/bus/pci/devices/0000:00:1a.0/driver_override: (null) → vfio-pci',
-      '/sys/bus/pci/devices/0000:00:1d.0/driver_override: (null) → vfio-pci',
-      '/sys/bus/workqueue/devices/writeback/cpumask: f → 3',
-      '/sys/class/vtconsole/vtcon1/bind: 1 → 0',
-      '/sys/devices/system/cpu/cpu2/cpufreq/scaling_governor: ondemand → performance',
-      '/sys/devices/system/cpu/cpu3/cpufreq/scaling_governor: ondemand → performance',
-      '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages: 0 → 4096',
-      '/sys/module/kvm/parameters/ignore_msrs: N → Y',
-    ].sort(),
-    'exactly the files a boot-vm launch changes, with the same values',
-  );
+  const running = mediapcZ77Running(before, snapshot(root));
+  t.strictSame(running.actual, running.expected, 'exactly the files a boot-vm launch changes, with the same values');
   for (let irq = 200; irq <= 204; irq++) t.equal(readFileSync(join(root, `proc/irq/${irq}/smp_affinity_list`), 'utf8'), '2-3\n', `vfio IRQ ${irq} is on the guest's CPUs`);
   process.kill(run.pid, 'SIGTERM');
   const result = await run.done;
