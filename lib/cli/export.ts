@@ -1,6 +1,6 @@
 /** `export <vm> --format F`: the profile's plan, as the dry-run makes it, in another tool's form. */
-import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ExportError, UsageError } from '../errors.js';
 import type { ExportContext, Warn } from '../export/context.js';
 import { libvirtDomain } from '../export/libvirt.js';
@@ -9,6 +9,7 @@ import { systemdUnit } from '../export/systemd.js';
 import type { Plan } from '../plan/plan.js';
 import type { LoadedProfile } from '../profile/load.js';
 import { planProfile } from './plan-profile.js';
+import { writeOutput } from './write-output.js';
 
 export { default as minimist } from 'minimist';
 export { runCli, unknownOption } from './run.js';
@@ -92,7 +93,7 @@ export function exportPlan(options: ExportOptions, cwd: string, env: NodeJS.Proc
   };
   const text = located(loaded, () => exporter(plan, (message) => stderr.push(`warning: ${message}`), context));
   if (out === undefined) return { stdout: text, stderr };
-  writeAtomically(out, text, options.format === 'shell' ? 0o755 : 0o644);
+  writeOutput(out, text, { mode: options.format === 'shell' ? 0o755 : 0o644, replace: true });
   return { stdout: '', stderr: [...stderr, `wrote ${options.out}`] };
 }
 
@@ -103,17 +104,5 @@ function located<T>(loaded: LoadedProfile, body: () => T): T {
   } catch (error) {
     if (!(error instanceof ExportError)) throw error;
     throw new ExportError(error.problems.map((problem) => (problem.key ? { ...problem, ...loaded.locate(problem.key) } : problem)));
-  }
-}
-
-/** Written beside `file`, then renamed over it: a reader never sees half of it. */
-function writeAtomically(file: string, text: string, mode: number): void {
-  const temporary = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(temporary, text, { mode });
-    renameSync(temporary, file);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw new UsageError(`--out: cannot write ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
 }

@@ -1,7 +1,7 @@
 /** `import-qemu <script | ->`: an existing QEMU script or pasted command line → a commented profile. */
-import { linkSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { describeError } from '../apply/host-io.js';
 import { InputError, ProfileError, UsageError } from '../errors.js';
 import type { ImportNote } from '../import/host-steps.js';
@@ -9,6 +9,7 @@ import { renderProfileYaml } from '../import/profile-yaml.js';
 import { importQemuOptions } from '../import/qemu-options.js';
 import { parseScript } from '../import/script.js';
 import { loadProfile } from '../profile/load.js';
+import { writeOutput } from './write-output.js';
 
 export { default as minimist } from 'minimist';
 export { runCli, unknownOption } from './run.js';
@@ -74,23 +75,6 @@ function checkLoads(yaml: string, name: string): void {
   }
 }
 
-/** Writes through a temporary file beside `out`; without `force` the final link fails if `out` appeared meanwhile. */
-function writeAtomically(out: string, text: string, force: boolean): void {
-  const temp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(temp, text, { mode: 0o644 });
-    if (force) renameSync(temp, out);
-    else {
-      linkSync(temp, out);
-      unlinkSync(temp);
-    }
-  } catch (error) {
-    rmSync(temp, { force: true });
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${out} exists; nothing written (--force replaces it)`);
-    throw new InputError([{ message: `cannot write ${out}: ${describeError(error)}` }]);
-  }
-}
-
 /** `cwd` resolves the script's and --out's paths; messages show them as given. */
 export function importQemu(options: ImportQemuOptions, cwd: string, readStdin: () => string): ImportQemuOutput {
   if (options.name !== undefined && !VM_NAME.test(options.name)) throw new UsageError(`--name: expected letters, digits, dots, dashes or underscores, got "${options.name}"`);
@@ -134,6 +118,6 @@ export function importQemu(options: ImportQemuOptions, cwd: string, readStdin: (
     ...[...parsed.notes, ...draft.notes].sort(byLine).map((note) => `${where(note)}note: ${note.message}`),
   ];
   if (options.out === undefined) return { stdout: yaml, stderr };
-  writeAtomically(resolve(cwd, options.out), yaml, options.force);
+  writeOutput(resolve(cwd, options.out), yaml, { mode: 0o644, replace: options.force, replaceHint: '--force replaces it' });
   return { stdout: '', stderr: [...stderr, `wrote ${options.out}`] };
 }
