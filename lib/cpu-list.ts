@@ -37,15 +37,19 @@ export function formatCpuMask(cpus: Iterable<number>): string {
 }
 
 /**
- * Reads a sysfs cpumask (`thread_siblings`, `shared_cpu_map`, `nodeN/cpumap`): 32-bit hex
- * groups, most significant first, comma-separated (`00000000,0000f00f`) → the CPUs set in it,
- * sorted; undefined when malformed.
+ * Reads a cpumask (`thread_siblings`, `shared_cpu_map`, `nodeN/cpumap`; a writeback `cpumask`;
+ * `taskset`'s): 32-bit hex groups, most significant first, comma-separated (`00000000,0000f00f`),
+ * or one hex number of any length, `0x` or not (`0xf0`) → the CPUs set in it, sorted; undefined
+ * when malformed.
  */
 export function parseCpuMask(text: string): number[] | undefined {
   const trimmed = text.trim();
-  if (!/^[0-9a-fA-F]{1,8}(,[0-9a-fA-F]{1,8})*$/.test(trimmed)) return undefined;
+  const ungrouped = /^(0x)?([0-9a-fA-F]+)$/i.exec(trimmed)?.[2];
+  // One number: cut into 32-bit groups from the right, as sysfs would print it.
+  const groups = ungrouped !== undefined ? (ungrouped.match(/[0-9a-fA-F]{1,8}(?=(?:[0-9a-fA-F]{8})*$)/g) ?? []) : trimmed.split(',');
+  if (!groups.every((group) => /^[0-9a-fA-F]{1,8}$/.test(group))) return undefined;
   const cpus: number[] = [];
-  trimmed.split(',').reverse().forEach((group, index) => {
+  groups.reverse().forEach((group, index) => {
     const bits = parseInt(group, 16);
     for (let bit = 0; bit < 32; bit++) if ((bits >>> bit) & 1) cpus.push(index * 32 + bit);
   });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatCpuList, parseCpuList } from '../lib/cpu-list.js';
+import { formatCpuList, parseCpuList, parseCpuMask } from '../lib/cpu-list.js';
 
 t.test('parseCpuList expands ranges and single CPUs', async (t) => {
   t.strictSame(parseCpuList('0-3,8,10-11'), [0, 1, 2, 3, 8, 10, 11]);
@@ -34,4 +34,14 @@ t.test('formatCpuList sorts, drops duplicates and compacts runs', async (t) => {
   t.equal(formatCpuList([7]), '7');
   t.equal(formatCpuList([]), '');
   t.equal(formatCpuList(new Set([1, 0])), '0-1', 'any iterable');
+});
+
+t.test('parseCpuMask reads one hex number of any length, as taskset and a writeback cpumask take it', async (t) => {
+  t.strictSame(parseCpuMask('0xf0'), [4, 5, 6, 7]);
+  t.strictSame(parseCpuMask('f0'), [4, 5, 6, 7], 'without 0x');
+  t.strictSame(parseCpuMask('1f00000000'), [32, 33, 34, 35, 36], 'longer than one 32-bit group');
+  t.strictSame(parseCpuMask('ff,00000000'), parseCpuMask('0xff00000000'), 'grouped and ungrouped agree');
+  t.strictSame(parseCpuMask('f,0'), [32, 33, 34, 35], 'a short group is still 32 bits');
+  t.equal(parseCpuMask('0xg'), undefined);
+  t.equal(parseCpuMask('0x'), undefined);
 });

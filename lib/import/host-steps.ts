@@ -3,7 +3,7 @@
  * `host` key that makes boot-vm do the same (lib/plan/steps/*.ts), a note when boot-vm does it
  * anyway (binding to vfio-pci, modprobe, sleep, mounting hugetlbfs), or a warning naming the line.
  */
-import { parseCpuList } from '../cpu-list.js';
+import { parseCpuList, parseCpuMask } from '../cpu-list.js';
 
 export interface ImportNote {
   line?: number;
@@ -199,7 +199,7 @@ class HostImporter {
       if (!on && !/^(0|n|N)$/.test(value)) return this.warn(command, `not imported: expected 1/Y or 0/N for ignore_msrs, got ${value}`);
       this.set('ignoreMsrs', on, command);
     } else if (path === '/sys/bus/workqueue/devices/writeback/cpumask') {
-      const cpus = parseMask(value);
+      const cpus = parseCpuMask(value);
       if (!cpus) return this.warn(command, `not imported: cannot read the CPU mask ${value}`);
       this.set('writebackCpus', cpus, command);
     } else if (path === '/sys/bus/workqueue/devices/writeback/cpulist') {
@@ -385,14 +385,4 @@ function printed(args: string[]): string {
   const [format = '', ...rest] = args;
   let i = 0;
   return format.replace(/%[sd]|\\n/g, (spec) => (spec === '\\n' ? '' : (rest[i++] ?? ''))).trim();
-}
-
-/** A cpumask as sysfs takes it, `3`, `0x3` or `ff,00000000` → CPUs, sorted. */
-function parseMask(text: string): number[] | undefined {
-  const hex = text.trim().replace(/^0x/i, '').replaceAll(',', '');
-  if (!/^[0-9a-fA-F]+$/.test(hex)) return undefined;
-  const cpus: number[] = [];
-  let bits = BigInt(`0x${hex}`);
-  for (let cpu = 0; bits > 0n; cpu++, bits >>= 1n) if (bits & 1n) cpus.push(cpu);
-  return cpus;
 }

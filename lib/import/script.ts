@@ -3,7 +3,7 @@
  * command with variables and arrays expanded, the wrappers in front of it (sudo, taskset, chrt,
  * nice…), and the script's other commands, handed to importHostSteps.
  */
-import { parseCpuList } from '../cpu-list.js';
+import { parseCpuList, parseCpuMask } from '../cpu-list.js';
 import { InputError } from '../errors.js';
 import { importHostSteps, type HostCommand, type HostImport, type ImportNote } from './host-steps.js';
 import { plainText, promptCandidates, QEMU_WORD, readShell, type Part, type RawWord, type SimpleCommand } from './shell-words.js';
@@ -589,7 +589,7 @@ class Interpreter implements Run {
     }
     const spec = words[j]?.text;
     if (spec === undefined) this.fail(at, 'taskset needs a CPU list or mask');
-    const cpus = list ? parseStridedCpuList(spec) : parseHexMask(spec);
+    const cpus = list ? parseStridedCpuList(spec) : parseCpuMask(spec);
     if (!cpus || cpus.length === 0) this.fail(at, list ? `taskset: cannot read the CPU list ${spec}, expected one like 2-5,8` : `taskset: cannot read the CPU mask ${spec}, expected one like 0xf0`);
     command.taskset = { cpus: [...new Set(cpus)].sort((a, b) => a - b), line: at };
     return j + 1;
@@ -757,15 +757,5 @@ function parseStridedCpuList(text: string): number[] | undefined {
     if (last < first || stride === 0) return undefined;
     for (let cpu = first; cpu <= last; cpu += stride) cpus.push(cpu);
   }
-  return cpus;
-}
-
-/** A taskset mask, `0xf0` or `f0`, any length → the CPUs set in it. */
-function parseHexMask(text: string): number[] | undefined {
-  const hex = text.replace(/^0x/i, '').replaceAll(',', '');
-  if (!/^[0-9a-fA-F]+$/.test(hex)) return undefined;
-  const cpus: number[] = [];
-  let bits = BigInt(`0x${hex}`);
-  for (let cpu = 0; bits > 0n; cpu++, bits >>= 1n) if (bits & 1n) cpus.push(cpu);
   return cpus;
 }
