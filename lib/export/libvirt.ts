@@ -15,6 +15,7 @@ import type { Profile } from '../profile/schema.js';
 import type { Diagnostics, ResolvedFirmware } from '../qemu/arg.js';
 import { placeCards } from '../qemu/pcie.js';
 import { guestCpus, priorityOf } from '../qemu/pinning.js';
+import { parseOptionValue } from '../qemu/props.js';
 import { atLeast, parseQemuVersion } from '../qemu/version.js';
 import { formatSize } from '../size.js';
 import { guestSlots } from './guest-slots.js';
@@ -97,15 +98,7 @@ function emulatorPath(plan: Plan, profile: Profile): string | undefined {
 /** `-cpu host,kvm=off,hv-relaxed=on` → {kvm: off, hv-relaxed: on}, from the argv boot-vm wrote. */
 function cpuProps(plan: Plan): Map<string, string> {
   const cpu = plan.args.find((arg) => arg.words[0] === '-cpu')?.words[1] ?? '';
-  return new Map(
-    cpu
-      .split(',')
-      .slice(1)
-      .map((prop) => {
-        const [key = prop, value = 'on'] = prop.split('=');
-        return [key, value] as const;
-      }),
-  );
+  return new Map([...parseOptionValue(cpu, 'model').props].map(([key, value]) => [key, value ?? 'on']));
 }
 
 function memoryElements(context: Context): XmlNode[] {
@@ -203,8 +196,8 @@ function pinnedCpus(plan: Plan, threads: 'emulator' | 'iothreads'): number[] | u
 
 /** `-smp 8,sockets=1,cores=4,threads=2` → {'' : 8, sockets: 1, …}. */
 function smpProps(plan: Plan): Map<string, string> {
-  const smp = plan.args.find((arg) => arg.words[0] === '-smp')?.words[1] ?? '1';
-  return new Map(smp.split(',').map((part) => (part.includes('=') ? (part.split('=') as [string, string]) : ['', part])));
+  const { head, props } = parseOptionValue(plan.args.find((arg) => arg.words[0] === '-smp')?.words[1] ?? '1', 'cpus');
+  return new Map([...(head === undefined ? [] : [['', head] as const]), ...[...props].map(([key, value]) => [key, value ?? 'on'] as const)]);
 }
 
 function osElement(firmware: ResolvedFirmware | undefined, profile: Profile): XmlElement {

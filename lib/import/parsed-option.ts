@@ -1,6 +1,7 @@
 /** One QEMU option with its value split into properties, and how the import keeps what it cannot map. */
 import type { Draft, Source } from './draft.js';
-import { parseOptionValue, type QemuOption } from './qemu-props.js';
+import { parseOptionValue } from '../qemu/props.js';
+import type { QemuOption } from './qemu-props.js';
 
 export interface ParsedOption extends QemuOption {
   head?: string;

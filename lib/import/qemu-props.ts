@@ -1,7 +1,7 @@
 /**
  * QEMU's command line as data: the words after the binary grouped into options (`-m 8192`,
- * `-enable-kvm`), and an option's `driver,key=value,…` text split into its properties, as
- * QEMU's QemuOpts parser reads them (`,,` is a literal comma, a bare `key` means `key=on`).
+ * `-enable-kvm`), and the values QEMU reads in them (booleans, sizes, numbers). An option's
+ * `driver,key=value,…` text is split by lib/qemu/props.ts.
  */
 
 /** Options that take no value (QEMU's qemu-options.hx entries without HAS_ARG), as scripts use them. */
@@ -53,57 +53,6 @@ export function groupOptions(words: readonly LineWord[]): QemuOption[] {
 
 /** Options that always take a value, even one starting with a dash. */
 const KNOWN_WITH_VALUE = new Set(['append', 'D', 'd', 'set', 'global', 'k']);
-
-export interface Prop {
-  key: string;
-  /** undefined for a bare `key` (QemuOpts reads it as `key=on`). */
-  value?: string;
-}
-
-/** Splits `a,b=c,,d,e` at single commas: `[{key: a}, {key: b, value: 'c,d'}, {key: e}]`. */
-export function splitProps(text: string): Prop[] {
-  const parts: string[] = [];
-  let current = '';
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i]!;
-    if (char === ',' && text[i + 1] === ',') {
-      current += ',';
-      i++;
-    } else if (char === ',') {
-      parts.push(current);
-      current = '';
-    } else current += char;
-  }
-  parts.push(current);
-  return parts.filter((part) => part !== '').map((part) => {
-    const eq = part.indexOf('=');
-    return eq < 0 ? { key: part } : { key: part.slice(0, eq), value: part.slice(eq + 1) };
-  });
-}
-
-/**
- * An option's value as its implied first value (`vfio-pci`, `q35`, `8192`) and its properties.
- * `impliedKey` names what a leading bare word is (QEMU's implied_opt_name); without one, a bare
- * word is a property set to on.
- */
-export function parseOptionValue(text: string, impliedKey?: string): { head?: string; props: Map<string, string | undefined>; order: string[] } {
-  const props = new Map<string, string | undefined>();
-  const order: string[] = [];
-  let head: string | undefined;
-  splitProps(text).forEach((prop, index) => {
-    if (index === 0 && impliedKey !== undefined && prop.value === undefined) {
-      head = prop.key;
-      return;
-    }
-    if (index === 0 && impliedKey !== undefined && prop.key === impliedKey) {
-      head = prop.value;
-      return;
-    }
-    props.set(prop.key, prop.value);
-    order.push(prop.key);
-  });
-  return { head, props, order };
-}
 
 /** The QemuOpts spellings of a true or false value; undefined when it is neither. */
 export function parseBool(value: string | undefined): boolean | undefined {

@@ -2,7 +2,8 @@
 // extraArgs, without the script reader (the words are given as the reader hands them over).
 import t from 'tap';
 import { importQemuOptions } from '../../lib/import/qemu-options.js';
-import { groupOptions, parseOptionValue, splitProps } from '../../lib/import/qemu-props.js';
+import { groupOptions } from '../../lib/import/qemu-props.js';
+import { parseOptionValue, splitProps } from '../../lib/qemu/props.js';
 import type { ScriptCommand } from '../../lib/import/script.js';
 
 const command = (line: string, extra: Partial<ScriptCommand> = {}): ScriptCommand => ({
