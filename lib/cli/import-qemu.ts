@@ -66,7 +66,8 @@ function checkLoads(yaml: string, name: string): void {
   const dir = mkdtempSync(join(tmpdir(), 'boot-vm-import-'));
   try {
     writeFileSync(join(dir, `${name}.yaml`), yaml);
-    loadProfile(`${name}.yaml`, { cwd: dir, env: {} });
+    // The parse cache too goes in the temporary directory: an entry for a file about to be removed would only pile up.
+    loadProfile(`${name}.yaml`, { cwd: dir, env: { XDG_CACHE_HOME: dir } });
   } catch (error) {
     if (error instanceof ProfileError) throw new Error(`the imported profile does not validate, which is a bug in the import: ${error.lines().join('; ')}`);
     throw error;

@@ -2,7 +2,7 @@
 // and stderr against goldens (BOOT_VM_REGENERATE=1 rewrites them), then the round trip: the
 // profile's dry-run command line holds every device, property and value of the script's, the same
 // taskset CPU set and the same chrt policy, with the differences test/import/argv-facts.ts lists.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +127,13 @@ t.test('the CLI prints what the import gives, from a file and from stdin', async
     t.equal(result.stdout, readFileSync(join(GOLDEN, `${stem}.yaml`), 'utf8'), `${stem}: stdout`);
     t.equal(result.stderr, readFileSync(join(GOLDEN, `${stem}.stderr`), 'utf8'), `${stem}: stderr`);
   }
+});
+
+t.test('an import leaves nothing behind: not its check of the profile, not a parse-cache entry for it', async (t) => {
+  const home = tree(t, {});
+  const result = spawnSync(process.execPath, [join(REPO, 'scripts/import-qemu.mjs'), 'test/fixtures/import/scripts/blog-boot-mediapc.sh'], { cwd: REPO, env: { PATH: '', HOME: home }, encoding: 'utf8' });
+  t.equal(result.status, 0, result.stderr);
+  t.strictSame(readdirSync(home), [], 'nothing written under $HOME (its parse cache is ~/.cache/boot-vm)');
 });
 
 t.test('the blog: plain -drive stays IDE, the root port and -realtime come back modernised', async (t) => {
